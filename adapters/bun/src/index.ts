@@ -1,0 +1,190 @@
+/**
+ * @verb/bun: Verb on Bun.serve. Translation only; every shared behaviour lives in @verb/core.
+ */
+
+import {
+  type AdapterHost,
+  type AdapterServer,
+  CloseCode,
+  CloseReason,
+  type ResolvedWebSocketLimits,
+  type SendStatus,
+  type ServerHandle,
+  type ServerOptions,
+  type ServerSocket,
+  type SocketDriver,
+  type UpgradeDecision,
+  UpgradeRequest,
+  type VerbAdapter,
+  type VerbApp,
+} from "@verb/core";
+import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
+
+type AnySocket = ServerSocket<unknown, unknown>;
+type BunSocket = ServerWebSocket<AnySocket>;
+
+function statusOf(result: number, empty: boolean): SendStatus {
+  if (result > 0) return "sent";
+  if (result === -1) return "buffered";
+  // Bun returns 0 both for a dropped message and for a successful empty one.
+  return empty ? "sent" : "dropped";
+}
+
+function sizeOf(data: string | ArrayBuffer | Uint8Array): number {
+  return typeof data === "string" ? data.length : data.byteLength;
+}
+
+const decoder = new TextDecoder();
+
+const driver: SocketDriver<BunSocket> = {
+  send(ws, data, isBinary, compress) {
+    let result: number;
+    if (isBinary) {
+      result = ws.sendBinary(typeof data === "string" ? Buffer.from(data) : data, compress);
+    } else {
+      result = ws.sendText(typeof data === "string" ? data : decoder.decode(data), compress);
+    }
+    return statusOf(result, sizeOf(data) === 0);
+  },
+  ping(ws, data) {
+    return statusOf(ws.ping(data), data.byteLength === 0);
+  },
+  close(ws, code, reason) {
+    ws.close(code, reason);
+  },
+  terminate(ws) {
+    ws.terminate();
+  },
+  bufferedAmount(ws) {
+    return ws.getBufferedAmount();
+  },
+  cork(ws, fn) {
+    return ws.cork(() => fn());
+  },
+};
+
+/** Maps Bun's close report to the contract's code and reason. */
+function contractClose(code: number, reason: string): [number, string] {
+  if (code !== CloseCode.ABNORMAL || reason.length === 0) return [code, reason];
+  if (reason.includes("too big")) return [CloseCode.MESSAGE_TOO_BIG, CloseReason.MESSAGE_TOO_BIG];
+  if (reason.includes("UTF-8") || reason.includes("inflation") || reason.includes("compress")) {
+    return [CloseCode.INVALID_PAYLOAD, CloseReason.INVALID_PAYLOAD];
+  }
+  if (reason.startsWith("Received")) return [CloseCode.PROTOCOL_ERROR, CloseReason.PROTOCOL_ERROR];
+  return [CloseCode.ABNORMAL, ""];
+}
+
+/** Bun does not expose the negotiated extensions; this is the rule it applies (checked by the conformance suite). */
+function predictExtensions(offer: string | undefined, limits: ResolvedWebSocketLimits): string {
+  if (limits.compression === "disabled" || offer === undefined) return "";
+  for (const item of offer.split(",")) {
+    const params = item.split(";").map((p) => p.trim().toLowerCase());
+    if (params[0] !== "permessage-deflate") continue;
+    // The shared compressor cannot honour a window-size limit on the server side, so Bun declines.
+    if (limits.compression === "shared" && params.some((p) => p.startsWith("server_max_window_bits"))) return "";
+    return "permessage-deflate";
+  }
+  return "";
+}
+
+function deflateOption(limits: ResolvedWebSocketLimits): WebSocketHandler<AnySocket>["perMessageDeflate"] {
+  if (limits.compression === "disabled") return false;
+  if (limits.compression === "shared") return { compress: "shared", decompress: "shared" };
+  return { compress: "dedicated", decompress: "dedicated" };
+}
+
+function snapshot(req: Request, remoteAddress: string): UpgradeRequest {
+  const headers: Record<string, string> = {};
+  req.headers.forEach((value, name) => {
+    headers[name] = value;
+  });
+  const url = req.url;
+  const slash = url.indexOf("/", url.indexOf("://") + 3);
+  return new UpgradeRequest(req.method, slash === -1 ? "/" : url.slice(slash), headers, remoteAddress);
+}
+
+async function listen(host: AdapterHost): Promise<AdapterServer> {
+  const limits = host.limits;
+
+  const finishUpgrade = (req: Request, server: Server<AnySocket>, decision: UpgradeDecision): Response | undefined => {
+    if (!decision.accept) return decision.response;
+    const headers: [string, string][] = [["Sec-WebSocket-Protocol", decision.protocol]];
+    for (const [name, value] of decision.headers) headers.push([name, value]);
+    if (server.upgrade(req, { data: decision.socket, headers })) return undefined;
+    return new Response("WebSocket upgrade failed", { status: 400 });
+  };
+
+  const server = Bun.serve<AnySocket>({
+    port: host.port,
+    hostname: host.hostname,
+    // HTTP requests may stream; the core bounds bodies itself.
+    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+    fetch(req, server) {
+      const remoteAddress = server.requestIP(req)?.address ?? "";
+      if (req.headers.get("upgrade") === null) return host.fetch(req, remoteAddress);
+      const request = snapshot(req, remoteAddress);
+      const extensions = predictExtensions(request.headers["sec-websocket-extensions"], limits);
+      const decide = (decision: UpgradeDecision): Response | undefined => {
+        if (decision.accept) decision.socket.extensions = extensions;
+        return finishUpgrade(req, server, decision);
+      };
+      const decision = host.upgrade(request);
+      if (decision instanceof Promise) return decision.then(decide) as Promise<Response>;
+      return decide(decision);
+    },
+    error(error) {
+      host.reportError(error);
+      return new Response("Internal Server Error", { status: 500 });
+    },
+    websocket: {
+      maxPayloadLength: limits.maxPayloadLength,
+      backpressureLimit: limits.maxBackpressure,
+      closeOnBackpressureLimit: false,
+      // Idle timeout, pings and lifetime run in core's watchdog, identically on every engine.
+      idleTimeout: 0,
+      sendPings: false,
+      publishToSelf: false,
+      perMessageDeflate: deflateOption(limits),
+      open(ws) {
+        ws.data.engineOpen(ws, driver as SocketDriver<unknown>, ws.data.extensions);
+      },
+      message(ws, message) {
+        ws.data.engineMessage(message);
+      },
+      ping(ws, data) {
+        ws.data.enginePing(data);
+      },
+      pong(ws, data) {
+        ws.data.enginePong(data);
+      },
+      drain(ws) {
+        ws.data.engineDrain();
+      },
+      close(ws, code, reason) {
+        const [contractCode, contractReason] = contractClose(code, reason);
+        ws.data.engineClose(contractCode, contractReason);
+      },
+    },
+  });
+
+  return {
+    port: server.port ?? host.port,
+    async stopAccepting() {
+      // Not awaited: stop(false) settles only when every connection has ended.
+      void server.stop(false);
+    },
+    async dispose() {
+      await server.stop(true);
+    },
+  };
+}
+
+/** The Bun.serve adapter. */
+export const adapter: VerbAdapter = { name: "bun", listen };
+
+/** Serves `app` on Bun.serve: `app.withOptions({ ...options, adapter }).listen()`. */
+export function serve<Data>(app: VerbApp<Data>, options: Omit<ServerOptions<Data>, "adapter"> = {}): Promise<ServerHandle> {
+  return app.withOptions({ ...options, adapter }).listen();
+}
+
+export default adapter;

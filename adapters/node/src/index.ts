@@ -1,0 +1,318 @@
+/**
+ * @verb/node: Verb on Node.js `http` + `ws`. Translation only; every shared behaviour lives in @verb/core.
+ * What ws lacks (backpressure limit, drain) is emulated here from `bufferedAmount` and the raw socket.
+ */
+
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
+import type { Duplex } from "node:stream";
+import { Readable } from "node:stream";
+import {
+  type AcceptUpgrade,
+  type AdapterHost,
+  type AdapterServer,
+  CloseCode,
+  CloseReason,
+  type ResolvedWebSocketLimits,
+  type SendStatus,
+  type ServerHandle,
+  type ServerOptions,
+  type ServerSocket,
+  type SocketDriver,
+  type UpgradeDecision,
+  UpgradeRequest,
+  type VerbAdapter,
+  type VerbApp,
+} from "@verb/core";
+import { type PerMessageDeflateOptions, type WebSocket, WebSocketServer } from "ws";
+
+type AnySocket = ServerSocket<unknown, unknown>;
+type NetSocket = Duplex & { remoteAddress?: string; cork(): void; uncork(): void; destroyed: boolean };
+
+const kSocket = Symbol("verb.socket");
+const kDecision = Symbol("verb.decision");
+const kCloseCode = Symbol("verb.closeCode");
+
+interface TaggedWebSocket extends WebSocket {
+  [kSocket]: AnySocket;
+  [kCloseCode]?: number;
+  _socket: NetSocket & { [kSocket]?: AnySocket };
+}
+
+interface TaggedRequest extends IncomingMessage {
+  [kDecision]?: AcceptUpgrade;
+}
+
+function deflateOptions(limits: ResolvedWebSocketLimits): PerMessageDeflateOptions | false {
+  if (limits.compression === "disabled") return false;
+  // Verb decides per send whether to compress; ws's own threshold must never override it.
+  const common: PerMessageDeflateOptions = { threshold: 0, concurrencyLimit: 10 };
+  if (limits.compression === "shared") {
+    return { ...common, serverNoContextTakeover: true, clientNoContextTakeover: true };
+  }
+  return common;
+}
+
+function createDriver(limits: ResolvedWebSocketLimits): SocketDriver<TaggedWebSocket> {
+  const maxBackpressure = limits.maxBackpressure;
+  const sendOptions = [
+    { binary: false, compress: false },
+    { binary: false, compress: true },
+    { binary: true, compress: false },
+    { binary: true, compress: true },
+  ] as const;
+  return {
+    send(ws, data, isBinary, compress): SendStatus {
+      if (ws.bufferedAmount > maxBackpressure) return "dropped";
+      ws.send(data, sendOptions[(isBinary ? 2 : 0) + (compress ? 1 : 0)] as (typeof sendOptions)[number]);
+      return ws.bufferedAmount > 0 ? "buffered" : "sent";
+    },
+    ping(ws, data): SendStatus {
+      if (ws.bufferedAmount > maxBackpressure) return "dropped";
+      ws.ping(data);
+      return ws.bufferedAmount > 0 ? "buffered" : "sent";
+    },
+    close(ws, code, reason) {
+      ws.close(code, reason);
+    },
+    terminate(ws) {
+      ws.terminate();
+    },
+    bufferedAmount(ws) {
+      return ws.bufferedAmount;
+    },
+    cork(ws, fn) {
+      const net = ws._socket;
+      net.cork();
+      try {
+        return fn();
+      } finally {
+        process.nextTick(() => net.uncork());
+      }
+    },
+  };
+}
+
+/** Maps a ws receive error to the contract's close code. */
+function closeCodeForError(error: Error & { code?: string }): number {
+  switch (error.code) {
+    case "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH":
+      return CloseCode.MESSAGE_TOO_BIG;
+    case "WS_ERR_INVALID_UTF8":
+      return CloseCode.INVALID_PAYLOAD;
+    default:
+      // Inflate failures (zlib) are invalid payload data; everything else is a protocol error.
+      return typeof error.code === "string" && error.code.startsWith("WS_ERR_")
+        ? CloseCode.PROTOCOL_ERROR
+        : CloseCode.INVALID_PAYLOAD;
+  }
+}
+
+const REASON_FOR: Record<number, string> = {
+  [CloseCode.MESSAGE_TOO_BIG]: CloseReason.MESSAGE_TOO_BIG,
+  [CloseCode.INVALID_PAYLOAD]: CloseReason.INVALID_PAYLOAD,
+  [CloseCode.PROTOCOL_ERROR]: CloseReason.PROTOCOL_ERROR,
+};
+
+// Shared listeners: `this` is the emitter, so no closure is created per connection.
+function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
+  (this as TaggedWebSocket)[kSocket].engineMessage(isBinary ? data : data.toString("utf8"));
+}
+function onPing(this: WebSocket, data: Buffer): void {
+  (this as TaggedWebSocket)[kSocket].enginePing(data);
+}
+function onPong(this: WebSocket, data: Buffer): void {
+  (this as TaggedWebSocket)[kSocket].enginePong(data);
+}
+function onError(this: WebSocket, error: Error): void {
+  (this as TaggedWebSocket)[kCloseCode] = closeCodeForError(error);
+}
+function onClose(this: WebSocket, code: number, reason: Buffer): void {
+  const ws = this as TaggedWebSocket;
+  const mapped = ws[kCloseCode];
+  if (mapped !== undefined) ws[kSocket].engineClose(mapped, REASON_FOR[mapped] ?? "");
+  else ws[kSocket].engineClose(code, code === CloseCode.ABNORMAL ? "" : reason.toString("utf8"));
+}
+function onNetDrain(this: NetSocket & { [kSocket]?: AnySocket }): void {
+  this[kSocket]?.engineDrain();
+}
+function ignoreError(): void {}
+
+function snapshot(req: IncomingMessage): UpgradeRequest {
+  const headers: Record<string, string> = {};
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase();
+    const value = raw[i + 1] as string;
+    const previous = headers[name];
+    headers[name] = previous === undefined ? value : `${previous}, ${value}`;
+  }
+  return new UpgradeRequest(req.method ?? "GET", req.url ?? "/", headers, req.socket.remoteAddress ?? "");
+}
+
+function toWebRequest(req: IncomingMessage): Request {
+  const headers = new Headers();
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) headers.append(raw[i] as string, raw[i + 1] as string);
+  const method = req.method ?? "GET";
+  const hasBody = method !== "GET" && method !== "HEAD";
+  return new Request(`http://${req.headers.host ?? "localhost"}${req.url ?? "/"}`, {
+    method,
+    headers,
+    body: hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : undefined,
+    duplex: "half",
+  } as RequestInit);
+}
+
+async function writeResponse(response: Response, res: ServerResponse): Promise<void> {
+  const headers: Record<string, string | string[]> = {};
+  response.headers.forEach((value, name) => {
+    if (name !== "set-cookie") headers[name] = value;
+  });
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length > 0) headers["set-cookie"] = cookies;
+  res.writeHead(response.status, headers);
+  if (response.body === null) {
+    res.end();
+    return;
+  }
+  const reader = response.body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (!res.write(value)) await new Promise<void>((resolve) => res.once("drain", resolve));
+      if (res.destroyed) break;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  res.end();
+}
+
+async function writeRejection(socket: NetSocket, response: Response): Promise<void> {
+  const body = Buffer.from(await response.arrayBuffer());
+  if (socket.destroyed) return;
+  let head = `HTTP/1.1 ${response.status} ${STATUS_CODES[response.status] ?? ""}\r\n`;
+  response.headers.forEach((value, name) => {
+    if (name !== "set-cookie" && name !== "content-length" && name !== "connection") head += `${name}: ${value}\r\n`;
+  });
+  for (const cookie of response.headers.getSetCookie()) head += `set-cookie: ${cookie}\r\n`;
+  if (!response.headers.has("content-type")) head += "content-type: text/plain; charset=utf-8\r\n";
+  head += `content-length: ${body.length}\r\nconnection: close\r\n\r\n`;
+  socket.end(Buffer.concat([Buffer.from(head, "latin1"), body]));
+}
+
+async function listen(host: AdapterHost): Promise<AdapterServer> {
+  const limits = host.limits;
+  const driver = createDriver(limits);
+  const wss = new WebSocketServer({
+    // Core fires the close hook itself; this only bounds how long a silent peer holds the socket.
+    ...({ closeTimeout: 5000 } as object),
+    noServer: true,
+    clientTracking: false,
+    maxPayload: limits.maxPayloadLength,
+    perMessageDeflate: deflateOptions(limits),
+    autoPong: true,
+    allowSynchronousEvents: true,
+    handleProtocols: (_offered, req) => (req as TaggedRequest)[kDecision]?.protocol || false,
+  });
+  wss.on("headers", (headers, req) => {
+    const decision = (req as TaggedRequest)[kDecision];
+    if (decision !== undefined) for (const [name, value] of decision.headers) headers.push(`${name}: ${value}`);
+  });
+
+  const accept = (req: TaggedRequest, netSocket: NetSocket, head: Buffer, decision: UpgradeDecision): void => {
+    if (netSocket.destroyed) return;
+    if (!decision.accept) {
+      writeRejection(netSocket, decision.response).catch((error: unknown) => {
+        host.reportError(error);
+        netSocket.destroy();
+      });
+      return;
+    }
+    req[kDecision] = decision;
+    wss.handleUpgrade(req, netSocket, head, (rawWs) => {
+      const ws = rawWs as TaggedWebSocket;
+      const socket = decision.socket;
+      ws[kSocket] = socket;
+      const net = ws._socket;
+      net[kSocket] = socket;
+      ws.on("message", onMessage);
+      ws.on("ping", onPing);
+      ws.on("pong", onPong);
+      ws.on("error", onError);
+      ws.on("close", onClose);
+      net.on("drain", onNetDrain);
+      socket.engineOpen(ws, driver as SocketDriver<unknown>, ws.extensions);
+    });
+  };
+
+  const server = createHttpServer((req, res) => {
+    host
+      .fetch(toWebRequest(req), req.socket.remoteAddress ?? "")
+      .then((response) => writeResponse(response, res))
+      .catch((error: unknown) => {
+        host.reportError(error);
+        res.destroy();
+      });
+  });
+  server.on("upgrade", (req: TaggedRequest, netSocket: NetSocket, head: Buffer) => {
+    netSocket.on("error", ignoreError);
+    let decision: UpgradeDecision | Promise<UpgradeDecision>;
+    try {
+      decision = host.upgrade(snapshot(req));
+    } catch (error) {
+      host.reportError(error);
+      netSocket.destroy();
+      return;
+    }
+    if (decision instanceof Promise) {
+      decision.then(
+        (settled) => accept(req, netSocket, head, settled),
+        (error: unknown) => {
+          host.reportError(error);
+          netSocket.destroy();
+        },
+      );
+    } else {
+      accept(req, netSocket, head, decision);
+    }
+  });
+  server.on("clientError", (_error, socket: NetSocket) => {
+    if (!socket.destroyed) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(host.port, host.hostname, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address !== null ? address.port : host.port;
+  const closed = new Promise<void>((resolve) => server.once("close", () => resolve()));
+
+  return {
+    port,
+    async stopAccepting() {
+      server.close();
+      server.closeIdleConnections();
+    },
+    async dispose() {
+      server.closeAllConnections();
+      wss.close();
+      await closed;
+    },
+  };
+}
+
+/** The Node.js + ws adapter. */
+export const adapter: VerbAdapter = { name: "node", listen };
+
+/** Serves `app` on Node.js + ws: `app.withOptions({ ...options, adapter }).listen()`. */
+export function serve<Data>(app: VerbApp<Data>, options: Omit<ServerOptions<Data>, "adapter"> = {}): Promise<ServerHandle> {
+  return app.withOptions({ ...options, adapter }).listen();
+}
+
+export default adapter;

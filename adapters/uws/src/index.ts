@@ -1,0 +1,377 @@
+/**
+ * @verb/uws: Verb on uWebSockets.js. Translation only; every shared behaviour lives in @verb/core.
+ *
+ * uWS specifics handled here: the request object dies at the first `await` (everything is copied
+ * first), async answers need `onAborted` and `cork`, message buffers are neutered after the
+ * handler returns (binary messages are copied), and any call on a closed socket throws (core
+ * never makes one after `engineClose`).
+ */
+
+import uWS from "uWebSockets.js";
+import {
+  type AdapterHost,
+  type AdapterServer,
+  CloseCode,
+  CloseReason,
+  type ResolvedWebSocketLimits,
+  type SendStatus,
+  type ServerHandle,
+  type ServerOptions,
+  type ServerSocket,
+  type SocketDriver,
+  type UpgradeDecision,
+  UpgradeRequest,
+  type VerbAdapter,
+  type VerbApp,
+} from "@verb/core";
+
+type AnySocket = ServerSocket<unknown, unknown>;
+interface UserData {
+  verb: AnySocket;
+}
+type UwsSocket = uWS.WebSocket<UserData>;
+
+const STATUS: readonly SendStatus[] = ["buffered", "sent", "dropped"];
+const decoder = new TextDecoder();
+const STATUS_TEXT: Record<number, string> = {
+  200: "OK",
+  201: "Created",
+  204: "No Content",
+  206: "Partial Content",
+  301: "Moved Permanently",
+  302: "Found",
+  303: "See Other",
+  304: "Not Modified",
+  307: "Temporary Redirect",
+  308: "Permanent Redirect",
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  408: "Request Timeout",
+  409: "Conflict",
+  413: "Content Too Large",
+  415: "Unsupported Media Type",
+  426: "Upgrade Required",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+};
+
+const driver: SocketDriver<UwsSocket> = {
+  send(ws, data, isBinary, compress) {
+    return STATUS[ws.send(data, isBinary, compress)] as SendStatus;
+  },
+  ping(ws, data) {
+    return STATUS[ws.ping(data)] as SendStatus;
+  },
+  close(ws, code, reason) {
+    ws.end(code, reason);
+  },
+  terminate(ws) {
+    ws.close();
+  },
+  bufferedAmount(ws) {
+    return ws.getBufferedAmount();
+  },
+  cork(ws, fn) {
+    let result: ReturnType<typeof fn> | undefined;
+    ws.cork(() => {
+      result = fn();
+    });
+    return result as ReturnType<typeof fn>;
+  },
+};
+
+function copyBytes(data: ArrayBuffer): Buffer {
+  // uWS neuters `data` when the handler returns: copy it.
+  const copy = Buffer.allocUnsafeSlow(data.byteLength);
+  copy.set(new Uint8Array(data));
+  return copy;
+}
+
+/** Maps uWS's close report to the contract's code and reason. */
+function contractClose(code: number, message: ArrayBuffer): [number, string] {
+  const reason = decoder.decode(message);
+  if (code !== CloseCode.ABNORMAL) return [code === 0 ? CloseCode.NO_STATUS : code, reason];
+  if (reason.startsWith("Received too big message")) return [CloseCode.MESSAGE_TOO_BIG, CloseReason.MESSAGE_TOO_BIG];
+  if (reason.includes("UTF-8")) return [CloseCode.INVALID_PAYLOAD, CloseReason.INVALID_PAYLOAD];
+  if (reason.startsWith("Received invalid")) return [CloseCode.PROTOCOL_ERROR, CloseReason.PROTOCOL_ERROR];
+  return [CloseCode.ABNORMAL, ""];
+}
+
+function compressionOption(limits: ResolvedWebSocketLimits): number {
+  if (limits.compression === "shared") return uWS.SHARED_COMPRESSOR | uWS.SHARED_DECOMPRESSOR;
+  if (limits.compression === "dedicated") return uWS.DEDICATED_COMPRESSOR_256KB | uWS.DEDICATED_DECOMPRESSOR;
+  return uWS.DISABLED;
+}
+
+/** uWS does not expose the negotiated extensions; this is the rule it applies (checked by the conformance suite). */
+function predictExtensions(offer: string, limits: ResolvedWebSocketLimits): string {
+  if (limits.compression === "disabled" || offer.length === 0) return "";
+  for (const item of offer.split(",")) {
+    const name = (item.split(";")[0] as string).trim().toLowerCase();
+    if (name === "permessage-deflate") return "permessage-deflate";
+  }
+  return "";
+}
+
+function copyRequest(res: uWS.HttpResponse, req: uWS.HttpRequest): UpgradeRequest {
+  const headers: Record<string, string> = {};
+  req.forEach((name, value) => {
+    const previous = headers[name];
+    headers[name] = previous === undefined ? value : `${previous}, ${value}`;
+  });
+  const query = req.getQuery();
+  const url = query ? `${req.getUrl()}?${query}` : req.getUrl();
+  const remoteAddress = decoder.decode(res.getRemoteAddressAsText());
+  return new UpgradeRequest(req.getCaseSensitiveMethod().toUpperCase(), url, headers, remoteAddress);
+}
+
+/** Writes status and headers of a web Response (uWS computes Content-Length itself). */
+function writeHead(res: uWS.HttpResponse, response: Response): void {
+  res.writeStatus(`${response.status} ${STATUS_TEXT[response.status] ?? ""}`);
+  response.headers.forEach((value, name) => {
+    if (name === "content-length" || name === "transfer-encoding" || name === "set-cookie") return;
+    res.writeHeader(name, value);
+  });
+  for (const cookie of response.headers.getSetCookie()) res.writeHeader("set-cookie", cookie);
+}
+
+interface Aborted {
+  aborted: boolean;
+}
+
+async function writeResponse(res: uWS.HttpResponse, state: Aborted, response: Response, head: boolean): Promise<void> {
+  const length = response.headers.get("content-length");
+  if (response.body === null || head) {
+    if (!state.aborted) {
+      res.cork(() => {
+        writeHead(res, response);
+        if (head && length !== null) res.endWithoutBody(Number(length));
+        else res.end();
+      });
+    }
+    return;
+  }
+  if (length === null) {
+    await streamBody(res, state, response, response.body.getReader());
+    return;
+  }
+  // A body of known size goes out in one corked write.
+  const body = new Uint8Array(await response.arrayBuffer());
+  if (state.aborted) return;
+  res.cork(() => {
+    writeHead(res, response);
+    res.end(body);
+  });
+}
+
+async function streamBody(
+  res: uWS.HttpResponse,
+  state: Aborted,
+  response: Response,
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+): Promise<void> {
+  if (state.aborted) return;
+  res.cork(() => writeHead(res, response));
+  const write = async (chunk: Uint8Array): Promise<void> => {
+    if (state.aborted) return;
+    let ok = true;
+    res.cork(() => {
+      ok = res.write(chunk);
+    });
+    if (!ok) {
+      await new Promise<void>((resolve) => {
+        res.onWritable(() => {
+          resolve();
+          return true;
+        });
+      });
+    }
+  };
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done || state.aborted) break;
+    await write(value);
+  }
+  if (!state.aborted) res.cork(() => res.end());
+}
+
+function readBody(res: uWS.HttpResponse): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      res.onData((chunk, isLast) => {
+        if (chunk.byteLength > 0) controller.enqueue(new Uint8Array(chunk.slice(0)));
+        if (isLast) controller.close();
+      });
+    },
+  });
+}
+
+async function listen(host: AdapterHost): Promise<AdapterServer> {
+  const limits = host.limits;
+  const app = uWS.App();
+
+  const finishUpgrade = (
+    res: uWS.HttpResponse,
+    decision: UpgradeDecision,
+    key: string,
+    extensions: string,
+    context: uWS.us_socket_context_t,
+    state: Aborted,
+  ): void => {
+    if (state.aborted) return;
+    if (!decision.accept) {
+      sendRejection(res, decision.response, state);
+      return;
+    }
+    decision.socket.extensions = predictExtensions(extensions, limits);
+    res.cork(() => {
+      if (decision.headers.length > 0) {
+        res.writeStatus("101 Switching Protocols");
+        for (const [name, value] of decision.headers) res.writeHeader(name, value);
+      }
+      res.upgrade<UserData>({ verb: decision.socket }, key, decision.protocol, extensions, context);
+    });
+  };
+
+  const sendRejection = (res: uWS.HttpResponse, response: Response, state: Aborted): void => {
+    response.arrayBuffer().then(
+      (body) => {
+        if (state.aborted) return;
+        res.cork(() => {
+          writeHead(res, response);
+          if (!response.headers.has("content-type")) res.writeHeader("content-type", "text/plain; charset=utf-8");
+          res.writeHeader("connection", "close");
+          res.end(body, true);
+        });
+      },
+      (error: unknown) => {
+        host.reportError(error);
+        if (!state.aborted) res.close();
+      },
+    );
+  };
+
+  app.ws<UserData>("/*", {
+    maxPayloadLength: limits.maxPayloadLength,
+    maxBackpressure: limits.maxBackpressure,
+    closeOnBackpressureLimit: false,
+    // Idle timeout, pings and lifetime run in core's watchdog, identically on every engine
+    // (and uWS aborts the process on some values of its own options).
+    idleTimeout: 0,
+    maxLifetime: 0,
+    sendPingsAutomatically: false,
+    compression: compressionOption(limits),
+    upgrade(res, req, context) {
+      const request = copyRequest(res, req);
+      const key = req.getHeader("sec-websocket-key");
+      const extensions = req.getHeader("sec-websocket-extensions");
+      const state: Aborted = { aborted: false };
+      let decision: UpgradeDecision | Promise<UpgradeDecision>;
+      try {
+        decision = host.upgrade(request);
+      } catch (error) {
+        host.reportError(error);
+        res.writeStatus("500 Internal Server Error").end("Internal Server Error", true);
+        return;
+      }
+      if (decision instanceof Promise || !decision.accept) {
+        res.onAborted(() => {
+          state.aborted = true;
+        });
+      }
+      if (decision instanceof Promise) {
+        decision.then(
+          (settled) => finishUpgrade(res, settled, key, extensions, context, state),
+          (error: unknown) => {
+            host.reportError(error);
+            if (!state.aborted) res.cork(() => res.writeStatus("500 Internal Server Error").end("Internal Server Error", true));
+          },
+        );
+      } else {
+        finishUpgrade(res, decision, key, extensions, context, state);
+      }
+    },
+    open(ws) {
+      const socket = ws.getUserData().verb;
+      socket.engineOpen(ws, driver as SocketDriver<unknown>, socket.extensions);
+    },
+    message(ws, message, isBinary) {
+      ws.getUserData().verb.engineMessage(isBinary ? copyBytes(message) : decoder.decode(message));
+    },
+    ping(ws, data) {
+      ws.getUserData().verb.enginePing(copyBytes(data));
+    },
+    pong(ws, data) {
+      ws.getUserData().verb.enginePong(copyBytes(data));
+    },
+    drain(ws) {
+      ws.getUserData().verb.engineDrain();
+    },
+    close(ws, code, message) {
+      const [contractCode, contractReason] = contractClose(code, message);
+      ws.getUserData().verb.engineClose(contractCode, contractReason);
+    },
+  });
+
+  app.any("/*", (res, req) => {
+    const request = copyRequest(res, req);
+    const state: Aborted = { aborted: false };
+    res.onAborted(() => {
+      state.aborted = true;
+    });
+    const method = request.method;
+    const hasBody = method !== "GET" && method !== "HEAD";
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(request.headers)) headers.append(name, value);
+    const webRequest = new Request(`http://${request.headers.host ?? "localhost"}${request.url}`, {
+      method,
+      headers,
+      body: hasBody ? readBody(res) : undefined,
+      duplex: "half",
+    } as RequestInit);
+    host
+      .fetch(webRequest, request.remoteAddress)
+      .then((response) => writeResponse(res, state, response, method === "HEAD"))
+      .catch((error: unknown) => {
+        host.reportError(error);
+        if (!state.aborted) res.close();
+      });
+  });
+
+  const token = await new Promise<uWS.us_listen_socket>((resolve, reject) => {
+    app.listen(host.hostname, host.port, (listenSocket) => {
+      if (listenSocket) resolve(listenSocket);
+      else
+        reject(
+          new Error(`uWebSockets.js could not listen on ${host.hostname}:${host.port} (port in use or address unavailable)`),
+        );
+    });
+  });
+  let listening = true;
+
+  return {
+    port: uWS.us_socket_local_port(token),
+    async stopAccepting() {
+      if (listening) uWS.us_listen_socket_close(token);
+      listening = false;
+    },
+    dispose() {
+      app.close();
+    },
+  };
+}
+
+/** The uWebSockets.js adapter. */
+export const adapter: VerbAdapter = { name: "uws", listen };
+
+/** Serves `app` on uWebSockets.js: `app.withOptions({ ...options, adapter }).listen()`. */
+export function serve<Data>(app: VerbApp<Data>, options: Omit<ServerOptions<Data>, "adapter"> = {}): Promise<ServerHandle> {
+  return app.withOptions({ ...options, adapter }).listen();
+}
+
+export default adapter;

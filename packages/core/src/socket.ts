@@ -1,0 +1,480 @@
+/**
+ * The socket handed to every hook: one stable object per connection.
+ *
+ * `ServerSocket` holds all behaviour the contract promises (send results, close validation,
+ * exactly-once close hook, ordered message handling, error routing); the adapter only supplies
+ * a {@link SocketDriver} that moves bytes and reports engine events through the `engine*` methods.
+ */
+
+import type { SocketDriver } from "./adapter.js";
+import { assertSendableCloseCode, CloseCode, CloseReason, truncateCloseReason } from "./close.js";
+import type { HookResult, Message, SocketEvent, SocketEventMap, WebSocketHandlers } from "./handlers.js";
+import type { ServerRuntime } from "./runtime.js";
+import type { UpgradeRequest } from "./upgrade-request.js";
+
+/** What happened to a send: written to the socket, queued behind backpressure, or discarded. */
+export type SendStatus = "sent" | "buffered" | "dropped";
+
+/** Data `send` accepts: a string goes as a text frame, anything binary as a binary frame. */
+export type SendData = string | ArrayBuffer | ArrayBufferView;
+
+/** Options of a single send. */
+export interface SendOptions {
+  /**
+   * Compress this message (when permessage-deflate was negotiated). Default: compress when
+   * compression is enabled and the message is at least `compressionThreshold` bytes.
+   */
+  compress?: boolean;
+  /** Force the frame type: `true` binary, `false` text. Default: inferred from the data's type. */
+  binary?: boolean;
+}
+
+/** WebSocket ready states (same numbers as the browser's `WebSocket`). */
+export const ReadyState = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const;
+
+/** Ready state of a socket. */
+export type ReadyStateValue = (typeof ReadyState)[keyof typeof ReadyState];
+
+/** The socket your hooks receive. */
+export interface VerbSocket<Data = Record<string, unknown>> {
+  /** Per-connection data: set by the upgrade hook or `res.upgrade(data)`; an empty object otherwise. */
+  data: Data;
+  /** 0 connecting, 1 open, 2 closing, 3 closed. */
+  readonly readyState: ReadyStateValue;
+  /** The client's IP address. */
+  readonly remoteAddress: string;
+  /** The negotiated subprotocol, or `""`. */
+  readonly protocol: string;
+  /** The negotiated extensions as sent in the 101 response (e.g. `permessage-deflate; ...`), or `""`. */
+  readonly extensions: string;
+  /** Bytes waiting in the send buffer. */
+  readonly bufferedAmount: number;
+  /** The upgrade request: URL, path, query, headers, cookies, remote address. */
+  readonly request: UpgradeRequest;
+  /**
+   * Sends a message. Returns `"sent"`, `"buffered"` (queued behind backpressure; `drain` follows)
+   * or `"dropped"` (over `maxBackpressure`, or the socket is closing or closed). Never throws for
+   * a closed socket.
+   */
+  send(data: SendData, options?: SendOptions): SendStatus;
+  /** Closes with a close frame. `code` defaults to 1000; throws a RangeError for codes that may not be sent. Reasons are cut to 123 UTF-8 bytes. */
+  close(code?: number, reason?: string): void;
+  /** Ends the connection at once, without a close frame. The close hook gets 1006. */
+  terminate(): void;
+  /** Sends a ping (payload up to 125 bytes). */
+  ping(data?: SendData): SendStatus;
+  /** Runs `fn` with writes batched into one; returns what `fn` returns. */
+  cork<R>(fn: () => R): R;
+  /** Adds a per-socket listener; runs after the matching hook of `websocket: {...}`. */
+  on<E extends SocketEvent>(event: E, listener: SocketEventMap[E]): this;
+  /** Removes a listener added with `on`. */
+  off<E extends SocketEvent>(event: E, listener: SocketEventMap[E]): this;
+}
+
+type ListenerTable = { [E in SocketEvent]?: SocketEventMap[E][] };
+
+const SENT: SendStatus = "sent";
+const DROPPED: SendStatus = "dropped";
+const EMPTY = new Uint8Array(0);
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== undefined && value !== null && typeof (value as PromiseLike<unknown>).then === "function";
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error), { cause: error });
+}
+
+/** UTF-8 byte length of a string, or at least `floor` when it is certainly longer than that. */
+function textBytesAtLeast(text: string, floor: number): number {
+  // UTF-8 needs at least one byte per UTF-16 unit and at most three.
+  if (text.length >= floor) return text.length;
+  if (text.length * 3 < floor) return text.length;
+  return Buffer.byteLength(text);
+}
+
+/**
+ * The connection object. Adapters create it through the upgrade decision and report engine
+ * events through the `engine*` methods; applications only see {@link VerbSocket}.
+ */
+export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> implements VerbSocket<Data> {
+  /** @internal */ raw: Raw | undefined = undefined;
+  /** @internal */ driver: SocketDriver<Raw> | undefined = undefined;
+  /** @internal */ readonly runtime: ServerRuntime;
+  /** @internal */ readonly handlers: WebSocketHandlers<Data>;
+  readonly request: UpgradeRequest;
+  readonly protocol: string;
+  extensions = "";
+  readyState: ReadyStateValue = 0;
+  /** @internal Coarse time (ms) of the last frame received. */ lastActivity = 0;
+  /** @internal Coarse time (ms) of the last automatic ping. */ lastPingAt = 0;
+  /** @internal Time (ms) the connection opened. */ openedAt = 0;
+  #data: Data | undefined;
+  #listeners: ListenerTable | null = null;
+  /** Messages held while an async hook of this connection is pending; null when idle. */
+  #inbox: Message[] | null = null;
+  #ended = false;
+  #wantDrain = false;
+  #early: [SendData, SendOptions | undefined][] | null = null;
+  /** Close requested before the engine opened the socket. */
+  #closeOnOpen: [number, string] | null = null;
+
+  constructor(
+    runtime: ServerRuntime,
+    handlers: WebSocketHandlers<Data>,
+    request: UpgradeRequest,
+    protocol: string,
+    data: Data | undefined,
+  ) {
+    this.runtime = runtime;
+    this.handlers = handlers;
+    this.request = request;
+    this.protocol = protocol;
+    this.#data = data;
+  }
+
+  get data(): Data {
+    if (this.#data === undefined) this.#data = {} as Data;
+    return this.#data;
+  }
+  set data(value: Data) {
+    this.#data = value;
+  }
+
+  get remoteAddress(): string {
+    return this.request.remoteAddress;
+  }
+
+  get bufferedAmount(): number {
+    return this.readyState === 1 ? (this.driver as SocketDriver<Raw>).bufferedAmount(this.raw as Raw) : 0;
+  }
+
+  send(data: SendData, options?: SendOptions): SendStatus {
+    if (this.readyState !== 1) {
+      if (this.readyState === 0) return this.#sendEarly(data, options);
+      return DROPPED;
+    }
+    let payload: string | ArrayBuffer | Uint8Array;
+    let isBinary = true;
+    if (typeof data === "string") {
+      payload = data;
+      isBinary = false;
+    } else if (data instanceof Uint8Array || data instanceof ArrayBuffer) {
+      payload = data;
+    } else {
+      payload = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    }
+    let compress: boolean;
+    if (options === undefined) {
+      compress = this.#autoCompress(payload);
+    } else {
+      if (options.binary !== undefined) isBinary = options.binary;
+      compress = options.compress ?? this.#autoCompress(payload);
+    }
+    const status = (this.driver as SocketDriver<Raw>).send(this.raw as Raw, payload, isBinary, compress);
+    if (status !== SENT) this.#backpressured(status);
+    return status;
+  }
+
+  #autoCompress(data: string | ArrayBuffer | Uint8Array): boolean {
+    const threshold = this.runtime.compressionThreshold;
+    if (threshold < 0) return false;
+    const size = typeof data === "string" ? textBytesAtLeast(data, threshold) : data.byteLength;
+    return size >= threshold;
+  }
+
+  #backpressured(status: SendStatus): void {
+    this.#wantDrain = true;
+    if (status === DROPPED) {
+      this.runtime.countDropped();
+      if (this.runtime.limits.closeOnBackpressureLimit && this.readyState === 1) {
+        this.terminateWith(CloseCode.ABNORMAL, CloseReason.BACKPRESSURE_LIMIT);
+      }
+    }
+  }
+
+  #sendEarly(data: SendData, options: SendOptions | undefined): SendStatus {
+    // A socket from res.upgrade() can be written to before the engine opens it: keep the order.
+    if (this.#early === null) this.#early = [];
+    this.#early.push([data, options]);
+    return "buffered";
+  }
+
+  ping(data?: SendData): SendStatus {
+    let payload: Uint8Array | undefined;
+    if (data !== undefined) {
+      payload =
+        typeof data === "string"
+          ? Buffer.from(data)
+          : data instanceof ArrayBuffer
+            ? new Uint8Array(data)
+            : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+      if (payload.byteLength > 125) throw new RangeError("A ping payload must not be longer than 125 bytes");
+    }
+    if (this.readyState !== 1) return DROPPED;
+    return (this.driver as SocketDriver<Raw>).ping(this.raw as Raw, payload ?? EMPTY);
+  }
+
+  cork<R>(fn: () => R): R {
+    if (this.readyState !== 1) return fn();
+    return (this.driver as SocketDriver<Raw>).cork(this.raw as Raw, fn);
+  }
+
+  close(code: number = CloseCode.NORMAL, reason = ""): void {
+    assertSendableCloseCode(code);
+    if (typeof reason !== "string") throw new TypeError("The close reason must be a string");
+    const wireReason = truncateCloseReason(reason);
+    if (this.#ended) return;
+    this.#ended = true;
+    if (this.readyState === 1) {
+      this.readyState = 2;
+      (this.driver as SocketDriver<Raw>).close(this.raw as Raw, code, wireReason);
+    } else {
+      // Not open yet: the close frame goes out as soon as the engine opens the socket.
+      this.readyState = 2;
+      this.#closeOnOpen = [code, wireReason];
+    }
+    this.#finish(code, wireReason);
+  }
+
+  terminate(): void {
+    this.terminateWith(CloseCode.ABNORMAL, "");
+  }
+
+  /** @internal Abrupt close with the code and reason the close hook should see (idle timeout, backpressure). */
+  terminateWith(code: number, reason: string): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    const wasOpen = this.readyState === 1;
+    this.readyState = 2;
+    if (wasOpen) (this.driver as SocketDriver<Raw>).terminate(this.raw as Raw);
+    this.#finish(code, reason);
+  }
+
+  on<E extends SocketEvent>(event: E, listener: SocketEventMap[E]): this {
+    if (typeof listener !== "function") throw new TypeError(`The "${event}" listener must be a function`);
+    if (this.#listeners === null) this.#listeners = {};
+    const table = this.#listeners;
+    if (table[event] === undefined) table[event] = [];
+    (table[event] as SocketEventMap[E][]).push(listener);
+    return this;
+  }
+
+  off<E extends SocketEvent>(event: E, listener: SocketEventMap[E]): this {
+    const list = this.#listeners?.[event] as SocketEventMap[E][] | undefined;
+    if (list) {
+      const i = list.indexOf(listener);
+      if (i !== -1) list.splice(i, 1);
+    }
+    return this;
+  }
+
+  // ---- Engine events: called by adapters -------------------------------------------------
+
+  /**
+   * The engine opened the connection. `extensions` is the negotiated `Sec-WebSocket-Extensions`
+   * value (or `""`). Runs the open hook; messages arriving while it is pending are held.
+   */
+  engineOpen(raw: Raw, driver: SocketDriver<Raw>, extensions: string): void {
+    this.raw = raw;
+    this.driver = driver;
+    this.extensions = extensions;
+    if (this.readyState === 2) {
+      // Closed by the application before the engine opened it.
+      const pendingClose = this.#closeOnOpen;
+      if (pendingClose === null) driver.terminate(raw);
+      else driver.close(raw, pendingClose[0], pendingClose[1]);
+      return;
+    }
+    this.readyState = 1;
+    const now = this.runtime.clock.now;
+    this.lastActivity = now;
+    this.lastPingAt = now;
+    this.openedAt = now;
+    this.runtime.socketOpened(this as ServerSocket<unknown, unknown>);
+    const hook = this.handlers.open;
+    if (hook !== undefined) {
+      let result: HookResult = undefined;
+      try {
+        result = hook(this);
+      } catch (error) {
+        this.reportError(error);
+      }
+      if (isThenable(result)) this.#hold(result);
+    }
+    const early = this.#early;
+    if (early !== null) {
+      this.#early = null;
+      for (const [data, options] of early) this.send(data, options);
+    }
+  }
+
+  /** A complete message arrived: text as a string, binary as a Buffer the application may keep. */
+  engineMessage(message: Message): void {
+    this.lastActivity = this.runtime.clock.now;
+    if (this.#inbox !== null) {
+      this.#inbox.push(message);
+      return;
+    }
+    const pending = this.#dispatch(message);
+    if (pending !== undefined) this.#hold(pending);
+  }
+
+  /** The client sent a ping (the engine already answered it). */
+  enginePing(data: Buffer): void {
+    this.lastActivity = this.runtime.clock.now;
+    this.#emit("ping", this.handlers.ping, data);
+  }
+
+  /** The client answered a ping. */
+  enginePong(data: Buffer): void {
+    this.lastActivity = this.runtime.clock.now;
+    this.#emit("pong", this.handlers.pong, data);
+  }
+
+  /** The send buffer shrank. */
+  engineDrain(): void {
+    if (!this.#wantDrain || this.readyState !== 1) return;
+    if ((this.driver as SocketDriver<Raw>).bufferedAmount(this.raw as Raw) === 0) this.#wantDrain = false;
+    this.#emit("drain", this.handlers.drain, undefined);
+  }
+
+  /**
+   * The connection is over. `code` and `reason` are in contract terms (the adapter maps engine
+   * specifics: 1009 message too big, 1007 invalid UTF-8, 1002 protocol error, 1006 abrupt end).
+   * After this call the adapter must not be asked to do anything with `raw`.
+   */
+  engineClose(code: number, reason: string): void {
+    this.readyState = 3;
+    if (this.#ended) {
+      this.runtime.socketReleased(this as ServerSocket<unknown, unknown>);
+      return;
+    }
+    this.#ended = true;
+    this.#finish(code, reason);
+    this.runtime.socketReleased(this as ServerSocket<unknown, unknown>);
+  }
+
+  // ---- Internals -----------------------------------------------------------------------
+
+  /** @internal Listeners registered with `on(event)`. */
+  listenersFor<E extends SocketEvent>(event: E): SocketEventMap[E][] | undefined {
+    return this.#listeners?.[event] as SocketEventMap[E][] | undefined;
+  }
+
+  /** @internal Cuts off a socket the engine still holds (a close handshake that never finished). */
+  destroy(): void {
+    if (this.readyState !== 3 && this.raw !== undefined) (this.driver as SocketDriver<Raw>).terminate(this.raw);
+  }
+
+  /** @internal Routes an error from a hook or listener of this socket to `error`. */
+  reportError(error: unknown): void {
+    this.runtime.reportSocketError(this as ServerSocket<unknown, unknown>, asError(error));
+  }
+
+  #finish(code: number, reason: string): void {
+    this.#early = null;
+    this.runtime.socketEnded(this as ServerSocket<unknown, unknown>);
+    const hook = this.handlers.close;
+    if (hook !== undefined) {
+      try {
+        const result = hook(this, code, reason);
+        if (isThenable(result)) result.then(undefined, (error: unknown) => this.reportError(error));
+      } catch (error) {
+        this.reportError(error);
+      }
+    }
+    const listeners = this.#listeners?.close;
+    if (listeners !== undefined) {
+      for (const listener of listeners.slice()) {
+        try {
+          const result = listener(code, reason);
+          if (isThenable(result)) result.then(undefined, (error: unknown) => this.reportError(error));
+        } catch (error) {
+          this.reportError(error);
+        }
+      }
+    }
+  }
+
+  /** Runs the message hook and listeners; returns a promise to wait for when any of them is async. */
+  #dispatch(message: Message): PromiseLike<unknown> | undefined {
+    let pending: PromiseLike<unknown> | undefined;
+    const hook = this.handlers.message;
+    if (hook !== undefined) {
+      try {
+        const result = hook(this, message);
+        if (isThenable(result)) pending = result;
+      } catch (error) {
+        this.reportError(error);
+      }
+    }
+    const listeners = this.#listeners === null ? undefined : this.#listeners.message;
+    if (listeners !== undefined && listeners.length > 0) {
+      for (const listener of listeners.slice()) {
+        try {
+          const result = listener(message);
+          if (isThenable(result)) pending = pending === undefined ? result : Promise.all([pending, result]);
+        } catch (error) {
+          this.reportError(error);
+        }
+      }
+    }
+    return pending;
+  }
+
+  #hold(pending: PromiseLike<unknown>): void {
+    if (this.#inbox === null) this.#inbox = [];
+    pending.then(
+      () => this.#release(),
+      (error: unknown) => {
+        this.reportError(error);
+        this.#release();
+      },
+    );
+  }
+
+  #release(): void {
+    const inbox = this.#inbox as Message[];
+    while (inbox.length > 0) {
+      const pending = this.#dispatch(inbox.shift() as Message);
+      if (pending !== undefined) {
+        pending.then(
+          () => this.#release(),
+          (error: unknown) => {
+            this.reportError(error);
+            this.#release();
+          },
+        );
+        return;
+      }
+    }
+    this.#inbox = null;
+  }
+
+  #emit<E extends "ping" | "pong" | "drain">(
+    event: E,
+    hook: ((ws: VerbSocket<Data>, data: Buffer) => HookResult) | ((ws: VerbSocket<Data>) => HookResult) | undefined,
+    data: Buffer | undefined,
+  ): void {
+    if (hook !== undefined) {
+      try {
+        const result = (hook as (ws: VerbSocket<Data>, data: Buffer | undefined) => HookResult)(this, data);
+        if (isThenable(result)) result.then(undefined, (error: unknown) => this.reportError(error));
+      } catch (error) {
+        this.reportError(error);
+      }
+    }
+    const listeners = this.#listeners?.[event] as ((data?: Buffer) => HookResult)[] | undefined;
+    if (listeners !== undefined) {
+      for (const listener of listeners.slice()) {
+        try {
+          const result = listener(data);
+          if (isThenable(result)) result.then(undefined, (error: unknown) => this.reportError(error));
+        } catch (error) {
+          this.reportError(error);
+        }
+      }
+    }
+  }
+}
