@@ -24,4 +24,17 @@ export default defineConfig([
   library("adapters/bun", { index: "src/index.ts" }),
   library("adapters/node", { index: "src/index.ts" }),
   library("adapters/uws", { index: "src/index.ts" }),
+  library("packages/conformance", { index: "src/index.ts" }, { shims: true, clean: false }),
+  // The CLI and the fixture run as programs: ESM only, no declarations.
+  library(
+    "packages/conformance",
+    { cli: "src/cli.ts", fixture: "src/fixture.ts" },
+    { format: ["esm"], dts: false, clean: false, name: "conformance-bin" },
+  ),
+  // Examples compile to plain ESM so Node 20 runs them; Bun runs the .ts files directly.
+  library(
+    "examples",
+    { "basic-websocket": "basic-websocket.ts", "http-websocket": "http-websocket.ts" },
+    { format: ["esm"], dts: false, sourcemap: false },
+  ),
 ]);

@@ -1,0 +1,45 @@
+/**
+ * Control frames: pings both ways.
+ */
+
+import assert from "node:assert/strict";
+import type { Check } from "../types.js";
+
+const category = "control";
+
+export const controlChecks: Check[] = [
+  {
+    id: "control.client-ping",
+    title: "a client ping reaches the ping hook and is answered with the same payload",
+    category,
+    async run(ctx) {
+      const id = ctx.id();
+      const client = await ctx.open("main", id);
+      ctx.defer(() => client.terminate());
+      await client.message(0);
+      client.ws.ping(Buffer.from("p1-payload"));
+      await client.until(() => client.pongs.length > 0, "the pong");
+      assert.equal(client.pongs[0]?.toString(), "p1-payload");
+      const ping = await ctx.waitEvent(id, (e) => e.type === "ping", "the ping hook");
+      assert.equal(ping.data, "p1-payload");
+      assert.equal(ping.isBuffer, true, "ping data must be a Buffer");
+    },
+  },
+  {
+    id: "control.server-ping",
+    title: "ws.ping() reaches the client and the pong hook fires",
+    category,
+    async run(ctx) {
+      const id = ctx.id();
+      const client = await ctx.open("main", id);
+      ctx.defer(() => client.terminate());
+      await client.message(0);
+      client.send(`cmd:${JSON.stringify({ op: "ping", data: "s1-payload" })}`);
+      await client.until(() => client.pings.length > 0, "the server's ping");
+      assert.equal(client.pings[0]?.toString(), "s1-payload");
+      const pong = await ctx.waitEvent(id, (e) => e.type === "pong", "the pong hook");
+      assert.equal(pong.data, "s1-payload");
+      assert.equal(pong.isBuffer, true, "pong data must be a Buffer");
+    },
+  },
+];

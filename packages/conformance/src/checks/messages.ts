@@ -1,0 +1,114 @@
+/**
+ * Messages: open hook, text and binary echo, sizes at the frame-length boundaries, ordering.
+ */
+
+import assert from "node:assert/strict";
+import type { Check } from "../types.js";
+
+const category = "messages";
+
+function pattern(size: number, seed: number): Buffer {
+  const buffer = Buffer.allocUnsafe(size);
+  for (let i = 0; i < size; i++) buffer[i] = (i * 31 + seed) & 0xff;
+  return buffer;
+}
+
+const SIZES = [0, 125, 126, 65535, 65536, 1024 * 1024];
+
+export const messageChecks: Check[] = [
+  {
+    id: "messages.open-greeting",
+    title: "open hook runs and its greeting arrives first",
+    category,
+    async run(ctx) {
+      const id = ctx.id();
+      const client = await ctx.open("main", id);
+      ctx.defer(() => client.terminate());
+      const first = await client.message(0);
+      assert.equal(first.isBinary, false, "greeting must be a text frame");
+      assert.equal(first.text, `welcome:${id}`);
+      await ctx.waitEvent(id, (e) => e.type === "open", "the open hook");
+    },
+  },
+  {
+    id: "messages.text-echo",
+    title: "text frame arrives as a string and echoes as text",
+    category,
+    async run(ctx) {
+      const id = ctx.id();
+      const client = await ctx.open("main", id);
+      ctx.defer(() => client.terminate());
+      await client.message(0);
+      client.send("héllo wörld ✓");
+      const echo = await client.message(1);
+      assert.equal(echo.isBinary, false, "echo of a text frame must be text");
+      assert.equal(echo.text, "héllo wörld ✓");
+      const seen = await ctx.waitEvent(id, (e) => e.type === "message", "the message hook");
+      assert.equal(seen.kind, "string", "the message hook must receive a string for a text frame");
+    },
+  },
+  {
+    id: "messages.binary-echo",
+    title: "binary frame arrives as a Buffer and echoes as binary",
+    category,
+    async run(ctx) {
+      const id = ctx.id();
+      const client = await ctx.open("main", id);
+      ctx.defer(() => client.terminate());
+      await client.message(0);
+      const payload = pattern(300, 7);
+      client.send(payload, { binary: true });
+      const echo = await client.message(1);
+      assert.equal(echo.isBinary, true, "echo of a binary frame must be binary");
+      assert.ok(echo.data.equals(payload), "binary payload must come back unchanged");
+      const seen = await ctx.waitEvent(id, (e) => e.type === "message", "the message hook");
+      assert.equal(seen.kind, "binary");
+      assert.equal(seen.isBuffer, true, "the message hook must receive a Buffer (message instanceof Buffer)");
+    },
+  },
+  {
+    id: "messages.payload-sizes",
+    title: "payloads of 0, 125, 126, 65535, 65536 bytes and 1 MiB echo intact (text and binary)",
+    category,
+    timeoutMs: 30_000,
+    async run(ctx) {
+      const id = ctx.id();
+      const client = await ctx.open("main", id);
+      ctx.defer(() => client.terminate());
+      await client.message(0);
+      let index = 1;
+      for (const size of SIZES) {
+        const binary = pattern(size, size);
+        client.send(binary, { binary: true });
+        const echo = await client.message(index++, 10_000);
+        assert.equal(echo.isBinary, true, `${size}-byte binary echo must be binary`);
+        assert.equal(echo.data.length, size, `${size}-byte binary echo length`);
+        assert.ok(echo.data.equals(binary), `${size}-byte binary echo content`);
+        const text = "x".repeat(size);
+        client.send(text);
+        const textEcho = await client.message(index++, 10_000);
+        assert.equal(textEcho.isBinary, false, `${size}-byte text echo must be text`);
+        assert.equal(textEcho.text.length, size, `${size}-byte text echo length`);
+      }
+    },
+  },
+  {
+    id: "messages.ordering-10k",
+    title: "10,000 messages on one connection arrive complete and in order",
+    category,
+    timeoutMs: 30_000,
+    async run(ctx) {
+      const id = ctx.id();
+      const client = await ctx.open("main", id);
+      ctx.defer(() => client.terminate());
+      await client.message(0);
+      const count = 10_000;
+      for (let i = 0; i < count; i++) client.send(`m${i}`);
+      await client.until(() => client.received.length >= count + 1, `${count} echoes`, 25_000);
+      for (let i = 0; i < count; i++) {
+        const got = client.received[i + 1]?.text;
+        if (got !== `m${i}`) assert.fail(`message ${i}: expected m${i}, got ${String(got)}`);
+      }
+    },
+  },
+];

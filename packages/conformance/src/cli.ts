@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+/**
+ * verb-conformance --adapter bun|node|uws|<path>[,...] [--json report.json] [--runtime node|bun]
+ *                  [--node <command>] [--bun <command>] [--only <id part>[,...]] [--concurrency N] [--quiet]
+ */
+
+import { writeFileSync } from "node:fs";
+import { formatReport, passed } from "./report.js";
+import { runConformance } from "./runner.js";
+
+const USAGE = `Usage: verb-conformance --adapter <bun|node|uws|path>[,<more>] [options]
+
+  --adapter, -a     adapters to check: bun, node, uws, or a path to a module exporting a Verb adapter
+                    (repeat the flag or separate with commas)
+  --json <file>     also write the results as JSON: [{ id, title, category, adapter, status, detail, ms }]
+  --runtime <rt>    runtime for adapters given by path: node (default) or bun
+  --node <command>  command that runs Node.js (e.g. a glibc wrapper); default: this Node
+  --bun <command>   command that runs Bun; default: node_modules/.bin/bun, else bun on PATH
+  --only <ids>      run only checks whose id contains one of these (comma-separated)
+  --concurrency <n> checks at once per adapter (default 6)
+  --quiet           no progress lines
+
+Exit status: 0 when no check failed, 1 otherwise, 2 on bad usage.`;
+
+interface Args {
+  adapters: string[];
+  json?: string;
+  runtime?: "node" | "bun";
+  node?: string;
+  bun?: string;
+  only?: string[];
+  concurrency?: number;
+  quiet: boolean;
+}
+
+function parse(argv: string[]): Args {
+  const args: Args = { adapters: [], quiet: false };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i] as string;
+    const value = (): string => {
+      const next = argv[++i];
+      if (next === undefined) throw new Error(`${flag} needs a value`);
+      return next;
+    };
+    switch (flag) {
+      case "--adapter":
+      case "-a":
+        args.adapters.push(...value().split(",").filter(Boolean));
+        break;
+      case "--json":
+        args.json = value();
+        break;
+      case "--runtime": {
+        const runtime = value();
+        if (runtime !== "node" && runtime !== "bun") throw new Error("--runtime must be node or bun");
+        args.runtime = runtime;
+        break;
+      }
+      case "--node":
+        args.node = value();
+        break;
+      case "--bun":
+        args.bun = value();
+        break;
+      case "--only":
+        args.only = value().split(",").filter(Boolean);
+        break;
+      case "--concurrency":
+        args.concurrency = Number(value());
+        if (!Number.isInteger(args.concurrency) || args.concurrency < 1)
+          throw new Error("--concurrency must be a positive integer");
+        break;
+      case "--quiet":
+        args.quiet = true;
+        break;
+      case "--help":
+      case "-h":
+        process.stdout.write(`${USAGE}\n`);
+        process.exit(0);
+        break;
+      default:
+        throw new Error(`unknown argument ${flag}`);
+    }
+  }
+  if (args.adapters.length === 0) throw new Error("--adapter is required");
+  return args;
+}
+
+async function main(): Promise<void> {
+  let args: Args;
+  try {
+    args = parse(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`verb-conformance: ${(error as Error).message}\n\n${USAGE}\n`);
+    process.exit(2);
+  }
+  const started = Date.now();
+  const results = await runConformance({
+    adapters: args.adapters,
+    runtime: args.runtime,
+    nodeCommand: args.node,
+    bunCommand: args.bun,
+    only: args.only,
+    concurrency: args.concurrency,
+    log: args.quiet ? undefined : (line) => process.stderr.write(`${line}\n`),
+  });
+  process.stdout.write(`\nVerb adapter conformance (${((Date.now() - started) / 1000).toFixed(1)} s)\n\n`);
+  process.stdout.write(`${formatReport(results)}\n`);
+  if (args.json) writeFileSync(args.json, `${JSON.stringify(results, null, 2)}\n`);
+  process.exit(passed(results) ? 0 : 1);
+}
+
+void main();

@@ -1,0 +1,170 @@
+/**
+ * The conformance fixture: one application written against @verb/core only, started in the
+ * adapter's runtime (`VERB_ADAPTER` chooses the adapter). It serves several "profiles" — the
+ * same hooks under different limits — each on its own port, records what its hooks see, and
+ * exposes those records over HTTP so checks can compare the server's view with the client's.
+ *
+ * Protocol (text messages starting with "cmd:" followed by JSON are commands; anything else echoes):
+ *   {"op":"close","code":4001,"reason":"bye"} · {"op":"terminate"} · {"op":"throw"} · {"op":"reject"}
+ *   {"op":"ping","data":"abc"} · {"op":"info"} · {"op":"send","count":N,"size":S,"binary":true}
+ */
+
+import {
+  createServer,
+  type ServerHandle,
+  type VerbApp,
+  type VerbSocket,
+  type WebSocketLimits,
+  type WebSocketOptions,
+} from "@verb/core";
+
+/** What the fixture records per connection id. */
+export interface FixtureEvent {
+  type: string;
+  [key: string]: unknown;
+}
+
+type Data = { id: string };
+
+const events = new Map<string, FixtureEvent[]>();
+
+function record(id: string, event: FixtureEvent): void {
+  let list = events.get(id);
+  if (list === undefined) {
+    list = [];
+    events.set(id, list);
+  }
+  list.push({ ...event, at: Date.now() });
+}
+
+function idOf(ws: VerbSocket<Data>): string {
+  return ws.data.id;
+}
+
+function describeMessage(message: string | Buffer): FixtureEvent {
+  if (typeof message === "string") return { type: "message", kind: "string", length: message.length };
+  return { type: "message", kind: "binary", isBuffer: Buffer.isBuffer(message), length: message.length };
+}
+
+async function runCommand(ws: VerbSocket<Data>, command: Record<string, unknown>): Promise<void> {
+  switch (command.op) {
+    case "close":
+      ws.close(command.code as number | undefined, command.reason as string | undefined);
+      return;
+    case "terminate":
+      ws.terminate();
+      return;
+    case "throw":
+      throw new Error("sync failure from the message hook");
+    case "reject":
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      throw new Error("async failure from the message hook");
+    case "ping":
+      ws.ping(command.data as string | undefined);
+      return;
+    case "info":
+      ws.send(
+        JSON.stringify({
+          url: ws.request.url,
+          path: ws.request.path,
+          query: ws.request.query,
+          headers: ws.request.headers,
+          remoteAddress: ws.remoteAddress,
+          protocol: ws.protocol,
+          extensions: ws.extensions,
+          readyState: ws.readyState,
+        }),
+      );
+      return;
+    case "send": {
+      const count = (command.count as number | undefined) ?? 1;
+      const size = (command.size as number | undefined) ?? 16;
+      const payload = command.binary ? Buffer.alloc(size, 0x61) : "a".repeat(size);
+      const statuses: Record<string, number> = {};
+      for (let i = 0; i < count; i++) {
+        const status = ws.send(payload);
+        statuses[status] = (statuses[status] ?? 0) + 1;
+      }
+      record(idOf(ws), { type: "sent", statuses });
+      return;
+    }
+    default:
+      ws.send(`unknown command ${String(command.op)}`);
+  }
+}
+
+function hooks(profile: string): WebSocketOptions<Data> {
+  return {
+    open(ws) {
+      const id = ws.request.query.id ?? `anon-${Math.random().toString(36).slice(2)}`;
+      ws.data = { id };
+      record(id, { type: "open", profile });
+      if (ws.request.query.silent === undefined) ws.send(`welcome:${id}`);
+    },
+    message(ws, message) {
+      const id = idOf(ws);
+      record(id, describeMessage(message));
+      if (typeof message === "string" && message.startsWith("cmd:")) {
+        return runCommand(ws, JSON.parse(message.slice(4)) as Record<string, unknown>);
+      }
+      ws.send(message);
+    },
+    close(ws, code, reason) {
+      record(idOf(ws), { type: "close", code, reason });
+    },
+    error(ws, error) {
+      record(idOf(ws), { type: "error", message: error.message });
+    },
+    ping(ws, data) {
+      record(idOf(ws), { type: "ping", data: data.toString("utf8"), isBuffer: Buffer.isBuffer(data) });
+    },
+    pong(ws, data) {
+      record(idOf(ws), { type: "pong", data: data.toString("utf8"), isBuffer: Buffer.isBuffer(data) });
+    },
+    drain(ws) {
+      record(idOf(ws), { type: "drain", bufferedAmount: ws.bufferedAmount });
+    },
+  };
+}
+
+/** The profiles: name → limits. Every profile runs the same hooks. */
+export const PROFILES: Record<string, WebSocketLimits> = {
+  main: {},
+  shutdown: {},
+};
+
+const handles = new Map<string, ServerHandle>();
+
+function controlRoutes(app: VerbApp<Data>): void {
+  app.get("/__probe/events", (req, res) => {
+    res.json(events.get(req.query.id ?? "") ?? []);
+  });
+  app.post("/__control/close/:profile", async (req, res) => {
+    const handle = handles.get(req.params.profile ?? "");
+    if (handle === undefined) return res.status(404).json({ error: "no such profile" });
+    const started = Date.now();
+    await handle.close({ code: 1001, reason: "going away" });
+    handles.delete(req.params.profile ?? "");
+    res.json({ closed: true, ms: Date.now() - started });
+  });
+}
+
+async function main(): Promise<void> {
+  const ports: Record<string, number> = {};
+  let adapter = "";
+  for (const [name, limits] of Object.entries(PROFILES)) {
+    const app = createServer<Data>();
+    app.withOptions({ websocket: { ...limits, ...hooks(name) } });
+    if (name === "main") controlRoutes(app);
+    const handle = await app.listen(0, "127.0.0.1");
+    handles.set(name, handle);
+    ports[name] = handle.port;
+    adapter = handle.adapter;
+  }
+  process.stdout.write(`${JSON.stringify({ ready: true, adapter, ports, pid: process.pid })}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`fixture failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(70);
+});

@@ -1,0 +1,272 @@
+/**
+ * Runs the checks against adapters: starts the fixture in the adapter's runtime, runs every check
+ * over real sockets with a bounded concurrency and a timeout each, and collects the results.
+ */
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { allChecks } from "./checks/index.js";
+import { RawClient } from "./clients/raw.js";
+import { TestClient } from "./clients/ws-client.js";
+import type { Check, CheckContext, CheckOutcome, CheckResult, FixtureEvent } from "./types.js";
+
+/** Built-in adapters and the runtime each needs. */
+export const BUILT_IN_ADAPTERS: Record<string, "bun" | "node"> = { bun: "bun", node: "node", uws: "node" };
+
+/** Options of {@link runConformance}. */
+export interface RunOptions {
+  /** Adapters: `bun`, `node`, `uws`, or a path to a module exporting a Verb adapter. */
+  adapters: string[];
+  /** Runtime for adapters given by path (default `node`). */
+  runtime?: "bun" | "node";
+  /** Command that runs Node.js (default: this process's executable). E.g. `../shared/glibc/node-glibc`. */
+  nodeCommand?: string;
+  /** Command that runs Bun (default: `node_modules/.bin/bun` found from the working directory, else `bun`). */
+  bunCommand?: string;
+  /** Only checks whose id contains one of these strings. */
+  only?: string[];
+  /** Checks run at once per adapter (default 6). */
+  concurrency?: number;
+  /** In CI an adapter that cannot start fails its checks; elsewhere a uWS that cannot load is skipped (default: `process.env.CI`). */
+  ci?: boolean;
+  /** Progress lines (default: none). */
+  log?: (line: string) => void;
+  /** The checks (default: all). */
+  checks?: Check[];
+}
+
+interface Fixture {
+  child: ChildProcess;
+  ports: Record<string, number>;
+  stderr: () => string;
+}
+
+function findBun(): string {
+  let dir = process.cwd();
+  for (;;) {
+    const candidate = join(dir, "node_modules", ".bin", "bun");
+    if (existsSync(candidate)) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) return "bun";
+    dir = parent;
+  }
+}
+
+function fixturePath(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  return join(here, "fixture.js");
+}
+
+function startFixture(command: string, adapterSpecifier: string, timeoutMs = 30_000): Promise<Fixture> {
+  return new Promise<Fixture>((resolvePromise, reject) => {
+    const child = spawn(command, [fixturePath()], {
+      env: { ...process.env, VERB_ADAPTER: adapterSpecifier },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`fixture did not start within ${timeoutMs} ms. stderr: ${stderr.trim()}`));
+    }, timeoutMs);
+    child.stderr?.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (stderr.length > 64_000) stderr = stderr.slice(-32_000);
+    });
+    child.stdout?.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const line = stdout.split("\n").find((l) => l.startsWith("{"));
+      if (line === undefined) return;
+      try {
+        const ready = JSON.parse(line) as { ready: boolean; ports: Record<string, number> };
+        if (!ready.ready) return;
+        clearTimeout(timer);
+        resolvePromise({ child, ports: ready.ports, stderr: () => stderr });
+      } catch {
+        // partial line: wait for more
+      }
+    });
+    child.once("error", (error) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot run ${command}: ${error.message}`));
+    });
+    child.once("exit", (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`fixture exited (${signal ?? `code ${code}`}) before it was ready. stderr: ${stderr.trim()}`));
+    });
+  });
+}
+
+async function stopFixture(fixture: Fixture): Promise<void> {
+  if (fixture.child.exitCode !== null) return;
+  const exited = new Promise<void>((resolvePromise) => fixture.child.once("exit", () => resolvePromise()));
+  fixture.child.kill("SIGTERM");
+  const timer = setTimeout(() => fixture.child.kill("SIGKILL"), 3000);
+  await exited;
+  clearTimeout(timer);
+}
+
+let idCounter = 0;
+
+function createContext(adapter: string, fixture: Fixture, cleanups: (() => void)[]): CheckContext {
+  const port = (profile = "main"): number => {
+    const value = fixture.ports[profile];
+    if (value === undefined) throw new Error(`the fixture has no profile "${profile}"`);
+    return value;
+  };
+  const events = async (id: string): Promise<FixtureEvent[]> => {
+    const response = await fetch(`http://127.0.0.1:${port("main")}/__probe/events?id=${encodeURIComponent(id)}`);
+    return (await response.json()) as FixtureEvent[];
+  };
+  const ctx: CheckContext = {
+    adapter,
+    port,
+    id: () => `c${process.pid}-${++idCounter}-${Math.random().toString(36).slice(2, 8)}`,
+    wsUrl: (profile, id, extraQuery) =>
+      `ws://127.0.0.1:${port(profile)}/?id=${encodeURIComponent(id)}${extraQuery ? `&${extraQuery}` : ""}`,
+    async open(profile, id, options = {}) {
+      const { query, ...clientOptions } = options;
+      const client = await TestClient.open(ctx.wsUrl(profile, id, query), clientOptions);
+      cleanups.push(() => client.terminate());
+      return client;
+    },
+    async raw(profile, id, options = {}) {
+      const { query, ...rawOptions } = options;
+      const client = await RawClient.connect(port(profile), {
+        ...rawOptions,
+        path: rawOptions.path ?? `/?id=${encodeURIComponent(id)}${query ? `&${query}` : ""}`,
+      });
+      cleanups.push(() => client.destroy());
+      return client;
+    },
+    events,
+    async waitEvent(id, predicate, what, timeoutMs = 5000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const found = (await events(id)).find(predicate);
+        if (found !== undefined) return found;
+        if (Date.now() > deadline) {
+          const seen = (await events(id)).map((e) => e.type).join(", ");
+          throw new Error(`the fixture did not record ${what} within ${timeoutMs} ms (recorded: ${seen || "nothing"})`);
+        }
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
+    http: (profile, path, init) => fetch(`http://127.0.0.1:${port(profile)}${path}`, init),
+    defer: (cleanup) => cleanups.push(cleanup),
+  };
+  return ctx;
+}
+
+async function runCheck(check: Check, adapter: string, fixture: Fixture): Promise<CheckResult> {
+  const started = Date.now();
+  const cleanups: (() => void)[] = [];
+  const ctx = createContext(adapter, fixture, cleanups);
+  const timeoutMs = check.timeoutMs ?? 15_000;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const base = { id: check.id, title: check.title, category: check.category, adapter };
+  try {
+    const outcome = await Promise.race([
+      check.run(ctx),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+    const result = (outcome ?? { status: "pass" }) as CheckOutcome;
+    return { ...base, status: result.status, detail: result.detail ?? "", ms: Date.now() - started };
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    return { ...base, status: "fail", detail: detail.replace(/\s+/g, " ").trim(), ms: Date.now() - started };
+  } finally {
+    clearTimeout(timer);
+    for (const cleanup of cleanups) {
+      try {
+        cleanup();
+      } catch {
+        // best effort
+      }
+    }
+  }
+}
+
+async function pool<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await work(item);
+    }
+  });
+  await Promise.all(workers);
+}
+
+function skipAll(checks: Check[], adapter: string, status: "skip" | "fail", detail: string): CheckResult[] {
+  return checks.map((check) => ({
+    id: check.id,
+    title: check.title,
+    category: check.category,
+    adapter,
+    status,
+    detail,
+    ms: 0,
+  }));
+}
+
+/** Whether a startup failure means "this machine cannot load uWebSockets.js" (old glibc, wrong ABI). */
+function isUwsLoadFailure(message: string): boolean {
+  return /uWS\.js|uWebSockets|GLIBC_2\.\d+/.test(message);
+}
+
+/** Runs the suite against one adapter. */
+export async function runAdapter(adapter: string, options: Omit<RunOptions, "adapters">): Promise<CheckResult[]> {
+  const log = options.log ?? (() => {});
+  const ci = options.ci ?? (process.env.CI === "true" || process.env.CI === "1");
+  let checks = options.checks ?? allChecks;
+  if (options.only && options.only.length > 0) {
+    const only = options.only;
+    checks = checks.filter((check) => only.some((part) => check.id.includes(part)));
+  }
+  const builtIn = BUILT_IN_ADAPTERS[adapter];
+  const runtime = builtIn ?? options.runtime ?? "node";
+  const specifier = builtIn !== undefined ? adapter : isAbsolute(adapter) ? adapter : resolve(adapter);
+  const command = runtime === "bun" ? (options.bunCommand ?? findBun()) : (options.nodeCommand ?? process.execPath);
+  let fixture: Fixture;
+  try {
+    fixture = await startFixture(command, specifier);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (!ci && adapter === "uws" && isUwsLoadFailure(message)) {
+      const glibc = /GLIBC_[\d.]+'? not found/.exec(message);
+      const reason = glibc
+        ? `needs glibc ${glibc[0].replace(/'? not found/, "").replace("GLIBC_", "")} or newer`
+        : "its binary does not load";
+      log(`[${adapter}] skipped: uWebSockets.js cannot load on this machine (${reason})`);
+      return skipAll(checks, adapter, "skip", `uWebSockets.js cannot load on this machine: ${reason}`);
+    }
+    log(`[${adapter}] fixture failed to start: ${message}`);
+    return skipAll(checks, adapter, "fail", `fixture failed to start: ${message.replace(/\s+/g, " ").slice(0, 2000)}`);
+  }
+  log(`[${adapter}] fixture up (pid ${fixture.child.pid}), running ${checks.length} checks`);
+  const ordered = [...checks.filter((c) => c.slow), ...checks.filter((c) => !c.slow)];
+  const results = new Map<string, CheckResult>();
+  try {
+    await pool(ordered, options.concurrency ?? 6, async (check) => {
+      const result = await runCheck(check, adapter, fixture);
+      results.set(check.id, result);
+      log(
+        `[${adapter}] ${result.status.padEnd(9)} ${check.id} (${result.ms} ms)${result.status === "fail" ? ` — ${result.detail}` : ""}`,
+      );
+    });
+  } finally {
+    await stopFixture(fixture);
+  }
+  return checks.map((check) => results.get(check.id) as CheckResult);
+}
+
+/** Runs the suite against every adapter (in parallel, one fixture process each). */
+export async function runConformance(options: RunOptions): Promise<CheckResult[]> {
+  const perAdapter = await Promise.all(options.adapters.map((adapter) => runAdapter(adapter, options)));
+  return perAdapter.flat();
+}
