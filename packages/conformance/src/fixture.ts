@@ -27,8 +27,13 @@ export interface FixtureEvent {
 type Data = { id: string };
 
 const events = new Map<string, FixtureEvent[]>();
+/** The socket object each connection id got in `open`, to prove every hook sees the same one. */
+const socketOf = new Map<string, VerbSocket<Data>>();
+/** Binary messages kept past their hook, sent back later (the engine must not reuse their memory). */
+const kept = new Map<string, Buffer>();
 
-function record(id: string, event: FixtureEvent): void {
+function record(id: string, event: FixtureEvent, ws?: VerbSocket<Data>): void {
+  if (ws !== undefined) event.sameSocket = socketOf.get(id) === ws;
   let list = events.get(id);
   if (list === undefined) {
     list = [];
@@ -61,6 +66,16 @@ async function runCommand(ws: VerbSocket<Data>, command: Record<string, unknown>
       throw new Error("async failure from the message hook");
     case "ping":
       ws.ping(command.data as string | undefined);
+      return;
+    case "keep-later":
+      // Echo the kept binary message after the hook returned and other messages went by.
+      setTimeout(
+        () => {
+          const message = kept.get(idOf(ws));
+          if (message !== undefined) ws.send(message);
+        },
+        (command.delay as number | undefined) ?? 50,
+      );
       return;
     case "info":
       ws.send(
@@ -98,28 +113,34 @@ function hooks(profile: string): WebSocketOptions<Data> {
     open(ws) {
       const id = ws.request.query.id ?? `anon-${Math.random().toString(36).slice(2)}`;
       ws.data = { id };
-      record(id, { type: "open", profile });
+      socketOf.set(id, ws);
+      record(id, { type: "open", profile }, ws);
       if (ws.request.query.silent === undefined) ws.send(`welcome:${id}`);
     },
     message(ws, message) {
       const id = idOf(ws);
-      record(id, describeMessage(message));
+      record(id, describeMessage(message), ws);
+      if (typeof message !== "string" && ws.request.query.keep !== undefined) {
+        kept.set(id, message);
+        return;
+      }
       if (typeof message === "string" && message.startsWith("cmd:")) {
         return runCommand(ws, JSON.parse(message.slice(4)) as Record<string, unknown>);
       }
       ws.send(message);
     },
     close(ws, code, reason) {
-      record(idOf(ws), { type: "close", code, reason });
+      record(idOf(ws), { type: "close", code, reason }, ws);
+      socketOf.delete(idOf(ws));
     },
     error(ws, error) {
-      record(idOf(ws), { type: "error", message: error.message });
+      record(idOf(ws), { type: "error", message: error.message }, ws);
     },
     ping(ws, data) {
-      record(idOf(ws), { type: "ping", data: data.toString("utf8"), isBuffer: Buffer.isBuffer(data) });
+      record(idOf(ws), { type: "ping", data: data.toString("utf8"), isBuffer: Buffer.isBuffer(data) }, ws);
     },
     pong(ws, data) {
-      record(idOf(ws), { type: "pong", data: data.toString("utf8"), isBuffer: Buffer.isBuffer(data) });
+      record(idOf(ws), { type: "pong", data: data.toString("utf8"), isBuffer: Buffer.isBuffer(data) }, ws);
     },
     drain(ws) {
       record(idOf(ws), { type: "drain", bufferedAmount: ws.bufferedAmount });

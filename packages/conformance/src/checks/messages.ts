@@ -67,6 +67,43 @@ export const messageChecks: Check[] = [
     },
   },
   {
+    id: "messages.binary-outlives-hook",
+    title: "a binary message kept after its hook returns stays intact",
+    category,
+    async run(ctx) {
+      const id = ctx.id();
+      const client = await ctx.open("main", id, { query: "keep=1" });
+      ctx.defer(() => client.terminate());
+      await client.message(0);
+      const payload = pattern(4096, 3);
+      client.send(payload, { binary: true });
+      // More traffic through the engine's receive buffers before the kept message is used.
+      for (let i = 0; i < 20; i++) client.send(pattern(4096, 100 + i), { binary: true });
+      client.send(`cmd:${JSON.stringify({ op: "keep-later", delay: 50 })}`);
+      const later = await client.message(1);
+      assert.equal(later.isBinary, true);
+      assert.ok(later.data.equals(pattern(4096, 100 + 19)), "the kept message must be the last one, unchanged");
+    },
+  },
+  {
+    id: "messages.same-socket",
+    title: "every hook receives the same socket object for a connection",
+    category,
+    async run(ctx) {
+      const id = ctx.id();
+      const client = await ctx.open("main", id);
+      await client.message(0);
+      client.send("one");
+      await client.message(1);
+      client.ws.ping("x");
+      await ctx.waitEvent(id, (e) => e.type === "ping", "the ping hook");
+      client.close(4000);
+      await ctx.waitEvent(id, (e) => e.type === "close", "the close hook");
+      const events = await ctx.events(id);
+      for (const event of events) assert.equal(event.sameSocket, true, `${event.type} hook got a different socket object`);
+    },
+  },
+  {
     id: "messages.payload-sizes",
     title: "payloads of 0, 125, 126, 65535, 65536 bytes and 1 MiB echo intact (text and binary)",
     category,
