@@ -95,12 +95,71 @@ async function runCommand(ws: VerbSocket<Data>, command: Record<string, unknown>
       const count = (command.count as number | undefined) ?? 1;
       const size = (command.size as number | undefined) ?? 16;
       const payload = command.binary ? Buffer.alloc(size, 0x61) : "a".repeat(size);
-      const statuses: Record<string, number> = {};
+      const options = command.compress === undefined ? undefined : { compress: command.compress as boolean };
+      // One letter per send: s(ent), b(uffered), d(ropped); plus the largest buffered amount seen.
+      let statuses = "";
+      let maxBuffered = 0;
       for (let i = 0; i < count; i++) {
-        const status = ws.send(payload);
-        statuses[status] = (statuses[status] ?? 0) + 1;
+        statuses += ws.send(payload, options)[0];
+        maxBuffered = Math.max(maxBuffered, ws.bufferedAmount);
       }
-      record(idOf(ws), { type: "sent", statuses });
+      record(idOf(ws), { type: "sent", statuses, maxBuffered, readyState: ws.readyState });
+      return;
+    }
+    case "send-types": {
+      const bytes = new Uint8Array([1, 2, 3, 4]);
+      ws.send(bytes);
+      ws.send(new DataView(bytes.buffer, 1, 2));
+      ws.send(new Float32Array([1.5]));
+      ws.send(bytes.buffer);
+      ws.send("text");
+      ws.send(Buffer.from("forced text"), { binary: false });
+      ws.send("forced binary", { binary: true });
+      return;
+    }
+    case "close-then-send": {
+      ws.close(4004, "closing");
+      let status: string;
+      try {
+        status = ws.send("after close");
+      } catch (error) {
+        status = `threw ${(error as Error).message}`;
+      }
+      record(idOf(ws), { type: "after-close", status, readyState: ws.readyState });
+      return;
+    }
+    case "close-invalid": {
+      const outcomes: Record<string, string> = {};
+      for (const code of command.codes as number[]) {
+        try {
+          ws.close(code);
+          outcomes[code] = "accepted";
+        } catch (error) {
+          outcomes[code] = `${(error as Error).name}: ${(error as Error).message}`;
+        }
+      }
+      ws.send(JSON.stringify(outcomes));
+      return;
+    }
+    case "cork": {
+      const result = ws.cork(() => {
+        ws.send("c1");
+        ws.send("c2");
+        ws.send("c3");
+        return 42;
+      });
+      ws.send(`cork-result:${String(result)}`);
+      return;
+    }
+    case "tick": {
+      // Server-to-client traffic only: must not count as activity for the idle timeout.
+      const timer = setInterval(
+        () => {
+          if (ws.readyState !== 1) clearInterval(timer);
+          else ws.send("tick");
+        },
+        (command.every as number | undefined) ?? 300,
+      );
       return;
     }
     default:
@@ -130,7 +189,7 @@ function hooks(profile: string): WebSocketOptions<Data> {
       ws.send(message);
     },
     close(ws, code, reason) {
-      record(idOf(ws), { type: "close", code, reason }, ws);
+      record(idOf(ws), { type: "close", code, reason, sendInClose: ws.send("too late"), readyState: ws.readyState }, ws);
       socketOf.delete(idOf(ws));
     },
     error(ws, error) {
@@ -152,6 +211,15 @@ function hooks(profile: string): WebSocketOptions<Data> {
 export const PROFILES: Record<string, WebSocketLimits> = {
   main: {},
   shutdown: {},
+  shutdown2: {},
+  limits: { maxPayloadLength: 1024, compression: "shared" },
+  bp: { maxBackpressure: 1024 * 1024 },
+  bpclose: { maxBackpressure: 1024 * 1024, closeOnBackpressureLimit: true },
+  shared: { compression: "shared" },
+  dedicated: { compression: "dedicated" },
+  idle: { idleTimeout: 2 },
+  idlenopings: { idleTimeout: 2, sendPings: false },
+  lifetime: { maxLifetime: 0.05 },
 };
 
 const handles = new Map<string, ServerHandle>();
@@ -164,7 +232,9 @@ function controlRoutes(app: VerbApp<Data>): void {
     const handle = handles.get(req.params.profile ?? "");
     if (handle === undefined) return res.status(404).json({ error: "no such profile" });
     const started = Date.now();
-    await handle.close({ code: 1001, reason: "going away" });
+    const code = req.query.code === undefined ? undefined : Number(req.query.code);
+    const timeout = req.query.timeout === undefined ? undefined : Number(req.query.timeout);
+    await handle.close({ code, reason: req.query.reason, timeout });
     handles.delete(req.params.profile ?? "");
     res.json({ closed: true, ms: Date.now() - started });
   });

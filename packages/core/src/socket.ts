@@ -108,7 +108,7 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
   readyState: ReadyStateValue = 0;
   /** @internal Coarse time (ms) of the last frame received. */ lastActivity = 0;
   /** @internal Coarse time (ms) of the last automatic ping. */ lastPingAt = 0;
-  /** @internal Time (ms) the connection opened. */ openedAt = 0;
+  /** @internal Time (ms, precise) the connection opened. */ openedAt = 0;
   #data: Data | undefined;
   #listeners: ListenerTable | null = null;
   /** Messages held while an async hook of this connection is pending; null when idle. */
@@ -290,7 +290,8 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
     const now = this.runtime.clock.now;
     this.lastActivity = now;
     this.lastPingAt = now;
-    this.openedAt = now;
+    // Precise: max lifetime is measured from here, and must never end a connection early.
+    this.openedAt = Date.now();
     this.runtime.socketOpened(this as ServerSocket<unknown, unknown>);
     const hook = this.handlers.open;
     if (hook !== undefined) {

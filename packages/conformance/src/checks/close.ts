@@ -3,7 +3,11 @@
  */
 
 import assert from "node:assert/strict";
+import { Opcode } from "../clients/raw.js";
+import { deviationOrFail } from "../deviations.js";
 import type { Check } from "../types.js";
+
+const cmd = (command: object) => `cmd:${JSON.stringify(command)}`;
 
 const category = "close";
 
@@ -70,6 +74,95 @@ export const closeChecks: Check[] = [
       assert.equal(end.closeFrame, undefined, "terminate() must not send a close frame");
       const closed = await ctx.waitEvent(id, (e) => e.type === "close", "the close hook");
       assert.equal(closed.code, 1006);
+    },
+  },
+
+  {
+    id: "close.default-code",
+    title: "close() without arguments sends 1000 and the close hook gets 1000",
+    category,
+    async run(ctx) {
+      const id = ctx.id();
+      const raw = await ctx.raw("main", id, { query: "silent=1" });
+      raw.sendText(cmd({ op: "close" }));
+      const frame = await raw.nextFrame((f) => f.opcode === Opcode.CLOSE);
+      assert.equal(frame.payload.readUInt16BE(0), 1000);
+      const hook = await ctx.waitEvent(id, (e) => e.type === "close", "the close hook");
+      assert.equal(hook.code, 1000);
+      assert.equal(hook.reason, "");
+    },
+  },
+  {
+    id: "close.invalid-codes",
+    title: "close() with a code that may not be sent throws a RangeError and leaves the socket open",
+    category,
+    async run(ctx) {
+      const client = await ctx.open("main", ctx.id(), { query: "silent=1" });
+      client.send(cmd({ op: "close-invalid", codes: [0, 999, 1004, 1005, 1006, 1015, 2999, 5000] }));
+      const outcomes = JSON.parse((await client.message(0)).text) as Record<string, string>;
+      for (const [code, outcome] of Object.entries(outcomes))
+        assert.match(outcome, /^RangeError: /, `close(${code}): ${outcome}`);
+      client.send("still open");
+      assert.equal((await client.message(1)).text, "still open");
+    },
+  },
+  {
+    id: "close.long-reason",
+    title: "a reason over 123 bytes is cut at a character boundary; the hook sees exactly what went on the wire",
+    category,
+    async run(ctx) {
+      const id = ctx.id();
+      const raw = await ctx.raw("main", id, { query: "silent=1" });
+      raw.sendText(cmd({ op: "close", code: 4005, reason: "é".repeat(70) }));
+      const frame = await raw.nextFrame((f) => f.opcode === Opcode.CLOSE);
+      const wireReason = frame.payload.subarray(2).toString("utf8");
+      assert.equal(wireReason, "é".repeat(61), `wire reason has ${frame.payload.length - 2} bytes`);
+      const hook = await ctx.waitEvent(id, (e) => e.type === "close", "the close hook");
+      assert.equal(hook.code, 4005);
+      assert.equal(hook.reason, wireReason);
+    },
+  },
+  {
+    id: "close.hook-immediate-once",
+    title: "a server close runs the close hook at once (before the client answers) and exactly once",
+    category,
+    async run(ctx) {
+      const id = ctx.id();
+      const raw = await ctx.raw("main", id, { query: "silent=1" });
+      const sent = Date.now();
+      raw.sendText(cmd({ op: "close", code: 4003, reason: "now" }));
+      const frame = await raw.nextFrame((f) => f.opcode === Opcode.CLOSE);
+      assert.equal(frame.payload.readUInt16BE(0), 4003);
+      const hook = await ctx.waitEvent(id, (e) => e.type === "close", "the close hook", 1000);
+      assert.ok((hook.at as number) - sent < 1000, "the close hook must not wait for the client's answer");
+      assert.equal(hook.code, 4003);
+      raw.sendClose(4003, "now");
+      await raw.waitEnd(7000);
+      await new Promise((r) => setTimeout(r, 100));
+      const closes = (await ctx.events(id)).filter((e) => e.type === "close");
+      assert.equal(closes.length, 1, "the close hook must run exactly once");
+    },
+  },
+  {
+    id: "close.client-registered-codes",
+    title: "client close codes 3001 and 1012 reach the close hook",
+    category,
+    async run(ctx) {
+      const observed: string[] = [];
+      for (const code of [3001, 1012]) {
+        const id = ctx.id();
+        const client = await ctx.open("main", id, { query: "silent=1" });
+        client.close(code, "x");
+        const hook = await ctx.waitEvent(id, (e) => e.type === "close", "the close hook");
+        observed.push(`${code} → ${String(hook.code)}${hook.code === code ? "" : ` ${String(hook.reason)}`}`);
+      }
+      if (observed.every((line) => /^(\d+) → \1$/.test(line))) return;
+      return deviationOrFail(
+        ctx.adapter,
+        "close.client-registered-codes",
+        observed.join("; "),
+        "the hook must get the client's code",
+      );
     },
   },
 ];

@@ -3,6 +3,7 @@
  */
 
 import assert from "node:assert/strict";
+import { Opcode } from "../clients/raw.js";
 import type { Check } from "../types.js";
 
 const category = "control";
@@ -40,6 +41,25 @@ export const controlChecks: Check[] = [
       const pong = await ctx.waitEvent(id, (e) => e.type === "pong", "the pong hook");
       assert.equal(pong.data, "s1-payload");
       assert.equal(pong.isBuffer, true, "pong data must be a Buffer");
+    },
+  },
+
+  {
+    id: "control.cork",
+    title: "cork(fn) sends its messages in one write and returns fn's result",
+    category,
+    async run(ctx) {
+      const raw = await ctx.raw("main", ctx.id(), { query: "silent=1" });
+      raw.sendText(`cmd:${JSON.stringify({ op: "cork" })}`);
+      const result = await raw.nextFrame((f) => f.opcode === Opcode.TEXT && f.payload.toString().startsWith("cork-result:"));
+      assert.equal(result.payload.toString(), "cork-result:42");
+      const corked = raw.frames.filter((f) => ["c1", "c2", "c3"].includes(f.payload.toString()));
+      assert.deepEqual(
+        corked.map((f) => f.payload.toString()),
+        ["c1", "c2", "c3"],
+      );
+      const chunks = new Set(corked.map((f) => f.chunk));
+      assert.equal(chunks.size, 1, `the corked frames arrived in ${chunks.size} TCP reads`);
     },
   },
 ];

@@ -3,18 +3,30 @@
  */
 
 import type { Check } from "../types.js";
+import { backpressureChecks } from "./backpressure.js";
 import { closeChecks } from "./close.js";
+import { compressionChecks } from "./compression.js";
 import { controlChecks } from "./control.js";
 import { errorChecks } from "./errors.js";
+import { limitChecks } from "./limits.js";
 import { messageChecks } from "./messages.js";
+import { protocolChecks } from "./protocol.js";
 import { requestChecks } from "./request.js";
+import { sendChecks } from "./send.js";
 import { shutdownChecks } from "./shutdown.js";
+import { timeoutChecks } from "./timeouts.js";
 
 export const allChecks: Check[] = [
   ...messageChecks,
+  ...sendChecks,
   ...closeChecks,
+  ...protocolChecks,
   ...errorChecks,
   ...controlChecks,
+  ...backpressureChecks,
+  ...limitChecks,
+  ...compressionChecks,
+  ...timeoutChecks,
   ...requestChecks,
   ...shutdownChecks,
 ];

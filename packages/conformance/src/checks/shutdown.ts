@@ -4,6 +4,7 @@
 
 import assert from "node:assert/strict";
 import { connect } from "node:net";
+import { Opcode } from "../clients/raw.js";
 import type { Check } from "../types.js";
 
 const category = "shutdown";
@@ -38,6 +39,39 @@ export const shutdownChecks: Check[] = [
         assert.equal(hook.code, 1001);
       }
       assert.ok(await portRefuses(ctx.port("shutdown")), "the port must refuse connections after close()");
+    },
+  },
+
+  {
+    id: "shutdown.graceful-options",
+    title:
+      "server.close({ code, reason, timeout }): clients get the code, a client that never answers is cut off after the timeout",
+    category,
+    timeoutMs: 20_000,
+    async run(ctx) {
+      const politeId = ctx.id();
+      const stubbornId = ctx.id();
+      const polite = await ctx.open("shutdown2", politeId, { query: "silent=1" });
+      const stubborn = await ctx.raw("shutdown2", stubbornId, { query: "silent=1" });
+      const started = Date.now();
+      const response = await ctx.http("main", "/__control/close/shutdown2?code=4010&reason=maintenance&timeout=1000", {
+        method: "POST",
+      });
+      assert.equal(response.status, 200);
+      const took = Date.now() - started;
+      const seen = await polite.waitClose();
+      assert.equal(seen.code, 4010);
+      assert.equal(seen.reason, "maintenance");
+      const frame = await stubborn.nextFrame((f) => f.opcode === Opcode.CLOSE);
+      assert.equal(frame.payload.readUInt16BE(0), 4010);
+      await stubborn.waitEnd(3000);
+      assert.ok(took <= 1000 + 1500, `close() resolved after ${took} ms with timeout 1000`);
+      for (const id of [politeId, stubbornId]) {
+        const hook = await ctx.waitEvent(id, (e) => e.type === "close", "the close hook");
+        assert.equal(hook.code, 4010);
+        assert.equal(hook.reason, "maintenance");
+      }
+      assert.ok(await portRefuses(ctx.port("shutdown2")), "the port must be free after close()");
     },
   },
 ];

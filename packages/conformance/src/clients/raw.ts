@@ -19,6 +19,8 @@ export interface Frame {
   payload: Buffer;
   /** Bytes the frame took on the wire (header + payload). */
   wireLength: number;
+  /** Which TCP read completed the frame (frames written in one batch usually share it). */
+  chunk: number;
 }
 
 /** How the TCP connection ended. */
@@ -94,6 +96,7 @@ export class RawClient {
   #waiters: (() => void)[] = [];
   #closeFrame: RawEnd["closeFrame"];
   #isEnded = false;
+  #chunks = 0;
 
   private constructor(socket: Socket, response: HandshakeResponse, rest: Buffer) {
     this.socket = socket;
@@ -107,6 +110,7 @@ export class RawClient {
       });
     });
     socket.on("data", (chunk: Buffer) => {
+      this.#chunks++;
       this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
       this.#parse();
     });
@@ -291,6 +295,7 @@ export class RawClient {
         opcode: first & 0x0f,
         payload,
         wireLength: offset + length,
+        chunk: this.#chunks,
       };
       this.bytesReceived += frame.wireLength;
       if (frame.opcode === Opcode.CLOSE) {

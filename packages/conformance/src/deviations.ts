@@ -1,0 +1,69 @@
+/**
+ * Engine deviations: wire behaviours that belong to an engine and that no adapter can change.
+ * A check may report `deviation` only when what it observed matches an entry here exactly;
+ * anything else is a failure. The handler-side contract (what hooks and `send` report) has no
+ * entries, except where the engine destroys the information before any adapter sees it.
+ */
+
+import type { CheckOutcome } from "./types.js";
+
+/** One documented deviation. */
+export interface EngineDeviation {
+  /** Adapter name. */
+  adapter: string;
+  /** Check id. */
+  check: string;
+  /** What the check observes on that engine (compared exactly). */
+  observed: string;
+  /** Why, and where it comes from. */
+  why: string;
+}
+
+export const ENGINE_DEVIATIONS: readonly EngineDeviation[] = [
+  {
+    adapter: "uws",
+    check: "limits.over-limit-wire",
+    observed: "no close frame; TCP closed",
+    why: "uWS closes the TCP connection without a 1009 close frame on an oversized message (deliberate: library-originated closes are 1006, uNetworking/uWebSockets#1321). The close hook still gets 1009.",
+  },
+  {
+    adapter: "uws",
+    check: "protocol.invalid-utf8-wire",
+    observed: "no close frame; TCP closed",
+    why: "uWS closes without a 1007 close frame on invalid UTF-8. The close hook still gets 1007.",
+  },
+  {
+    adapter: "uws",
+    check: "protocol.invalid-close-code-wire",
+    observed: "close frame without a code",
+    why: "uWS answers an invalid close code with an empty close frame instead of 1002. The close hook still gets 1002.",
+  },
+  {
+    adapter: "uws",
+    check: "close.client-registered-codes",
+    observed: "3001 → 1002 protocol error; 1012 → 1002 protocol error",
+    why: "uWS accepts only 1000-1003, 1007-1011 and 4000-4999 from clients (uWebSockets src/WebSocketProtocol.h) and drops the connection on 1012-1014 and 3000-3999 before any adapter sees the code.",
+  },
+  {
+    adapter: "uws",
+    check: "protocol.unmasked-frame",
+    observed: "frame not rejected",
+    why: "uWS does not check the mask bit of client frames: it reads an unmasked frame as if masked (the following bytes then usually fail as invalid UTF-8, 1007). No adapter sees the frame.",
+  },
+  {
+    adapter: "bun",
+    check: "compression.window-bits-offer",
+    observed: "extension declined",
+    why: 'Bun\'s shared compressor declines offers that carry server_max_window_bits (a shared compressor cannot honour a per-client window); such clients talk uncompressed. With compression: "dedicated" Bun accepts them.',
+  },
+];
+
+/**
+ * Returns a `deviation` outcome when `observed` is exactly the documented deviation of this
+ * adapter for this check; otherwise throws with `failure`.
+ */
+export function deviationOrFail(adapter: string, check: string, observed: string, failure: string): CheckOutcome {
+  const entry = ENGINE_DEVIATIONS.find((d) => d.adapter === adapter && d.check === check);
+  if (entry !== undefined && entry.observed === observed) return { status: "deviation", detail: `${observed} (${entry.why})` };
+  throw new Error(`${failure} (observed: ${observed})`);
+}
