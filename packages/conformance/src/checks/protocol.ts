@@ -82,10 +82,8 @@ export const protocolChecks: Check[] = [
       const id = ctx.id();
       const raw = await ctx.raw("main", id, { query: "silent=1" });
       raw.sendFrame(Opcode.TEXT, "not masked", { mask: false });
-      let closed: { code?: unknown } | undefined;
-      try {
-        closed = await ctx.waitEvent(id, (e) => e.type === "close", "the close hook", 2000);
-      } catch {
+      const closed = await ctx.waitEvent(id, (e) => e.type === "close", "the close hook", 2000).catch(() => undefined);
+      if (closed === undefined) {
         return deviationOrFail(
           ctx.adapter,
           "protocol.unmasked-frame",
