@@ -22,7 +22,7 @@ describe("verb-conformance CLI", () => {
         "--adapter",
         "adapters/node/dist/index.js",
         "--only",
-        "messages.text-echo,close.client",
+        "messages.text-echo,close.client-code",
         "--json",
         report,
         "--quiet",
