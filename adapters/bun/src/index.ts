@@ -107,7 +107,12 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
   const limits = host.limits;
 
   const finishUpgrade = (req: Request, server: Server<AnySocket>, decision: UpgradeDecision): Response | undefined => {
-    if (!decision.accept) return decision.response;
+    if (!decision.accept) {
+      // A refused upgrade ends the connection: the client must not reuse it for anything else.
+      const headers = new Headers(decision.response.headers);
+      headers.set("connection", "close");
+      return new Response(decision.response.body, { status: decision.response.status, headers });
+    }
     const headers: [string, string][] = [["Sec-WebSocket-Protocol", decision.protocol]];
     for (const [name, value] of decision.headers) headers.push([name, value]);
     if (server.upgrade(req, { data: decision.socket, headers })) return undefined;

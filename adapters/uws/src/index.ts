@@ -142,6 +142,7 @@ function writeHead(res: uWS.HttpResponse, response: Response): void {
 
 interface Aborted {
   aborted: boolean;
+  onAbort?: () => void;
 }
 
 async function writeResponse(res: uWS.HttpResponse, state: Aborted, response: Response, head: boolean): Promise<void> {
@@ -160,13 +161,56 @@ async function writeResponse(res: uWS.HttpResponse, state: Aborted, response: Re
     await streamBody(res, state, response, response.body.getReader());
     return;
   }
-  // A body of known size goes out in one corked write.
-  const body = new Uint8Array(await response.arrayBuffer());
+  const total = Number(length);
+  if (total <= SMALL_BODY) {
+    // A small body of known size goes out in one corked write.
+    const body = new Uint8Array(await response.arrayBuffer());
+    if (state.aborted) return;
+    res.cork(() => {
+      writeHead(res, response);
+      res.end(body);
+    });
+    return;
+  }
+  await sendKnownLength(res, state, response, total, response.body.getReader());
+}
+
+const SMALL_BODY = 64 * 1024;
+
+/** Streams a body of known size with `tryEnd`, resuming on `onWritable` under backpressure. */
+async function sendKnownLength(
+  res: uWS.HttpResponse,
+  state: Aborted,
+  response: Response,
+  total: number,
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+): Promise<void> {
   if (state.aborted) return;
-  res.cork(() => {
-    writeHead(res, response);
-    res.end(body);
-  });
+  res.cork(() => writeHead(res, response));
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done || state.aborted) return;
+    let chunk = value;
+    for (;;) {
+      const start = res.getWriteOffset();
+      let ok = false;
+      let finished = false;
+      res.cork(() => {
+        [ok, finished] = res.tryEnd(chunk, total);
+      });
+      if (finished) return;
+      if (ok) break;
+      // Part of the chunk is still ours to resend once the socket drains.
+      const resumeAt = await new Promise<number>((resolve) => {
+        res.onWritable((offset) => {
+          resolve(offset);
+          return true;
+        });
+      });
+      if (state.aborted) return;
+      chunk = chunk.subarray(resumeAt - start);
+    }
+  }
 }
 
 async function streamBody(
@@ -200,13 +244,26 @@ async function streamBody(
   if (!state.aborted) res.cork(() => res.end());
 }
 
-function readBody(res: uWS.HttpResponse): ReadableStream<Uint8Array> {
+function readBody(res: uWS.HttpResponse, state: Aborted): ReadableStream<Uint8Array> {
+  let open = true;
   return new ReadableStream<Uint8Array>({
     start(controller) {
+      state.onAbort = () => {
+        if (open) controller.error(new Error("the client aborted the request"));
+        open = false;
+      };
       res.onData((chunk, isLast) => {
+        // The reader may have stopped early (e.g. the body limit): ignore the rest.
+        if (!open) return;
         if (chunk.byteLength > 0) controller.enqueue(new Uint8Array(chunk.slice(0)));
-        if (isLast) controller.close();
+        if (isLast) {
+          open = false;
+          controller.close();
+        }
       });
+    },
+    cancel() {
+      open = false;
     },
   });
 }
@@ -323,6 +380,7 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
     const state: Aborted = { aborted: false };
     res.onAborted(() => {
       state.aborted = true;
+      state.onAbort?.();
     });
     const method = request.method;
     const hasBody = method !== "GET" && method !== "HEAD";
@@ -331,7 +389,7 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
     const webRequest = new Request(`http://${request.headers.host ?? "localhost"}${request.url}`, {
       method,
       headers,
-      body: hasBody ? readBody(res) : undefined,
+      body: hasBody ? readBody(res, state) : undefined,
       duplex: "half",
     } as RequestInit);
     host

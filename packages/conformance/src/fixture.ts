@@ -17,6 +17,7 @@ import {
   type WebSocketLimits,
   type WebSocketOptions,
 } from "@verb/core";
+import { createFileRoot, httpRoutes } from "./fixture-http.js";
 
 /** What the fixture records per connection id. */
 export interface FixtureEvent {
@@ -243,6 +244,7 @@ function controlRoutes(app: VerbApp<Data>): void {
 async function main(): Promise<void> {
   const ports: Record<string, number> = {};
   let adapter = "";
+  const files = createFileRoot();
   for (const [name, limits] of Object.entries(PROFILES)) {
     const app = createServer<Data>();
     app.withOptions({ websocket: { ...limits, ...hooks(name) } });
@@ -252,6 +254,12 @@ async function main(): Promise<void> {
     ports[name] = handle.port;
     adapter = handle.adapter;
   }
+  // HTTP routes and WebSocket routes, without server-wide WebSocket hooks.
+  const http = createServer();
+  httpRoutes(http, files.root, files.secret);
+  const httpHandle = await http.listen(0, "127.0.0.1");
+  handles.set("http", httpHandle);
+  ports.http = httpHandle.port;
   process.stdout.write(`${JSON.stringify({ ready: true, adapter, ports, pid: process.pid })}\n`);
 }
 

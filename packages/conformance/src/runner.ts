@@ -41,6 +41,8 @@ interface Fixture {
   child: ChildProcess;
   ports: Record<string, number>;
   stderr: () => string;
+  /** Set when the fixture process ended while checks were running. */
+  exit?: string;
 }
 
 function findBun(): string {
@@ -83,7 +85,11 @@ function startFixture(command: string, adapterSpecifier: string, timeoutMs = 30_
         const ready = JSON.parse(line) as { ready: boolean; ports: Record<string, number> };
         if (!ready.ready) return;
         clearTimeout(timer);
-        resolvePromise({ child, ports: ready.ports, stderr: () => stderr });
+        const fixture: Fixture = { child, ports: ready.ports, stderr: () => stderr };
+        child.once("exit", (code, signal) => {
+          fixture.exit = `the fixture process exited (${signal ?? `code ${code}`}); stderr: ${stderr.trim().slice(-1500)}`;
+        });
+        resolvePromise(fixture);
       } catch {
         // partial line: wait for more
       }
@@ -100,7 +106,8 @@ function startFixture(command: string, adapterSpecifier: string, timeoutMs = 30_
 }
 
 async function stopFixture(fixture: Fixture): Promise<void> {
-  if (fixture.child.exitCode !== null) return;
+  if (fixture.child.exitCode !== null || fixture.child.signalCode !== null) return;
+  fixture.exit = "stopped";
   const exited = new Promise<void>((resolvePromise) => fixture.child.once("exit", () => resolvePromise()));
   fixture.child.kill("SIGTERM");
   const timer = setTimeout(() => fixture.child.kill("SIGKILL"), 3000);
@@ -177,7 +184,8 @@ async function runCheck(check: Check, adapter: string, fixture: Fixture): Promis
     const result = (outcome ?? { status: "pass" }) as CheckOutcome;
     return { ...base, status: result.status, detail: result.detail ?? "", ms: Date.now() - started };
   } catch (error) {
-    const detail = error instanceof Error ? error.message : String(error);
+    let detail = error instanceof Error ? error.message : String(error);
+    if (fixture.exit !== undefined) detail += ` — ${fixture.exit}`;
     return { ...base, status: "fail", detail: detail.replace(/\s+/g, " ").trim(), ms: Date.now() - started };
   } finally {
     clearTimeout(timer);

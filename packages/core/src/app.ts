@@ -1,13 +1,17 @@
 /**
- * `createServer()` and the application object: options, HTTP routes, WebSocket routes, listen, close.
+ * `createServer()` and the application object: options, middleware, HTTP routes, WebSocket
+ * routes, the HTTP pipeline, the upgrade decision, listen and close.
  */
 
 import type { AdapterHost, AdapterServer, UpgradeDecision, VerbAdapter } from "./adapter.js";
-import type { WebSocketHandlers } from "./handlers.js";
+import type { UpgradeHookResult, UpgradePolicy, WebSocketHandlers, WebSocketRoute } from "./handlers.js";
+import { BodyError, hasBody, parseBody, readBodyBytes } from "./http/body.js";
 import { VerbRequest } from "./http/request.js";
-import { VerbResponse } from "./http/response.js";
-import { Router } from "./http/router.js";
+import { type ResUpgradeOptions, VerbResponse } from "./http/response.js";
+import { normalizePath, Router } from "./http/router.js";
 import {
+  assertBodyLimit,
+  assertFileRoot,
   assertHandlers,
   assertHostname,
   assertPort,
@@ -35,8 +39,17 @@ export const ServerProtocol = {
 /** One of {@link ServerProtocol}'s values. */
 export type ServerProtocol = (typeof ServerProtocol)[keyof typeof ServerProtocol];
 
-/** An HTTP route handler. May return a web `Response` instead of using `res`. */
-export type HttpHandler = (req: VerbRequest, res: VerbResponse) => void | Response | Promise<void | Response>;
+/** What a handler may return: nothing (it used `res`) or a web `Response`. */
+export type HandlerResult = void | Response | Promise<void | Response>;
+
+/** An HTTP route handler. */
+export type HttpHandler = (req: VerbRequest, res: VerbResponse) => HandlerResult;
+
+/** Middleware: call `next()` to continue (await it to run code after the route); respond to stop. */
+export type Middleware = (req: VerbRequest, res: VerbResponse, next: () => Promise<void>) => HandlerResult;
+
+/** Turns an error thrown by middleware or a route into a response. */
+export type ErrorHandler = (error: Error, req: VerbRequest, res: VerbResponse) => HandlerResult;
 
 /** The running server, as `listen()` resolves it. */
 export interface ServerHandle {
@@ -54,17 +67,88 @@ export interface ServerHandle {
 
 const DEFAULT_PORT = 3000;
 const DEFAULT_HOSTNAME = "0.0.0.0";
+const DEFAULT_BODY_LIMIT = 1024 * 1024;
+/** How long a handler may take to respond after it returned (it may answer from a timer). */
+const LATE_RESPONSE_MS = 30_000;
+
+const STATUS_TEXT: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  426: "Upgrade Required",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+};
 
 function textResponse(status: number, body: string, headers?: Record<string, string>): Response {
   return new Response(body, {
     status,
-    headers: { "content-type": "text/plain; charset=utf-8", ...headers },
+    headers: { "content-type": "text/plain; charset=utf-8", "content-length": String(Buffer.byteLength(body)), ...headers },
   });
 }
 
+function jsonResponse(status: number, value: unknown): Response {
+  const body = JSON.stringify(value);
+  return new Response(body, {
+    status,
+    headers: { "content-type": "application/json; charset=utf-8", "content-length": String(Buffer.byteLength(body)) },
+  });
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error), { cause: error });
+}
+
+function headerPairs(headers: Headers): [string, string][] {
+  const pairs: [string, string][] = [];
+  headers.forEach((value, name) => {
+    if (name !== "set-cookie") pairs.push([name, value]);
+  });
+  for (const cookie of headers.getSetCookie()) pairs.push(["set-cookie", cookie]);
+  return pairs;
+}
+
+/** The first offered subprotocol the server supports (client's order), or `""`. */
+function chooseProtocol(offered: readonly string[], supported: readonly string[] | undefined): string {
+  if (supported === undefined) return "";
+  for (const protocol of offered) if (supported.includes(protocol)) return protocol;
+  return "";
+}
+
+function originAllowed(policy: UpgradePolicy<unknown>["allowedOrigins"], request: UpgradeRequest): boolean {
+  if (policy === undefined) return true;
+  const origin = request.origin;
+  // Only browsers send Origin, and only browsers can be tricked into cross-site requests.
+  if (origin === undefined) return true;
+  return typeof policy === "function" ? policy(origin, request) : policy.includes(origin);
+}
+
+function definedHeaders(headers: Record<string, string | undefined> | undefined): Record<string, string> {
+  const defined: Record<string, string> = {};
+  if (headers !== undefined) for (const [name, value] of Object.entries(headers)) if (value !== undefined) defined[name] = value;
+  return defined;
+}
+
+function isReject(result: object): result is { status: number; headers?: Record<string, string | undefined>; body?: string } {
+  return typeof (result as { status?: unknown }).status === "number";
+}
+
+interface MiddlewareEntry {
+  /** Path prefix (normalized), or undefined for every path. */
+  prefix: string | undefined;
+  fn: Middleware;
+}
+
+/** A socket claim made while deciding an upgrade. */
+type Claim =
+  | { kind: "socket"; socket: ServerSocket<unknown, unknown>; headers: Headers }
+  | { kind: "hooks"; route: WebSocketRoute<unknown> };
+
 /**
- * A Verb application. Create it with {@link createServer}; configure with `withOptions`, add routes,
- * then `listen()`.
+ * A Verb application. Create it with {@link createServer}; configure with `withOptions`, add
+ * middleware and routes, then `listen()`.
  */
 export class VerbApp<Data = DefaultSocketData> {
   /** What the server speaks. */
@@ -74,8 +158,12 @@ export class VerbApp<Data = DefaultSocketData> {
   #adapterChoice: ServerOptions<Data>["adapter"];
   #websocket: WebSocketOptions<Data> | undefined;
   #limits: ResolvedWebSocketLimits = DEFAULT_LIMITS;
+  #bodyLimit = DEFAULT_BODY_LIMIT;
+  #fileRoot: string | undefined;
   readonly #routes = new Router<HttpHandler>();
-  readonly #wsRoutes = new Router<WebSocketHandlers<Data>>();
+  readonly #wsRoutes = new Router<WebSocketRoute<Data>>();
+  readonly #middleware: MiddlewareEntry[] = [];
+  #errorHandler: ErrorHandler | undefined;
   #runtime: ServerRuntime | undefined;
   #adapterServer: AdapterServer | undefined;
   #handle: ServerHandle | undefined;
@@ -99,6 +187,8 @@ export class VerbApp<Data = DefaultSocketData> {
     if (options.port !== undefined) this.#port = assertPort("port", options.port);
     if (options.hostname !== undefined) this.#hostname = assertHostname("hostname", options.hostname);
     if (options.adapter !== undefined) this.#adapterChoice = options.adapter;
+    if (options.bodyLimit !== undefined) this.#bodyLimit = assertBodyLimit(options.bodyLimit);
+    if (options.fileRoot !== undefined) this.#fileRoot = assertFileRoot(options.fileRoot);
     if (options.websocket !== undefined) {
       const merged = { ...this.#websocket, ...options.websocket } as WebSocketOptions<Data>;
       assertHandlers(merged, "websocket.");
@@ -118,7 +208,34 @@ export class VerbApp<Data = DefaultSocketData> {
     return this.#handle;
   }
 
-  /** Adds a GET route (also serves HEAD). */
+  /**
+   * Adds middleware for every path, or for `path` and everything below it. A function with four
+   * parameters `(error, req, res, next)` is an error handler, like {@link onError}.
+   */
+  use(middleware: Middleware): this;
+  use(path: string, middleware: Middleware): this;
+  use(pathOrMiddleware: string | Middleware, maybe?: Middleware): this {
+    const prefix = typeof pathOrMiddleware === "string" ? normalizePath(pathOrMiddleware) : undefined;
+    const fn = typeof pathOrMiddleware === "string" ? maybe : pathOrMiddleware;
+    if (typeof fn !== "function") throw new TypeError("app.use() needs a middleware function");
+    if (prefix !== undefined && !prefix.startsWith("/"))
+      throw new TypeError(`Middleware path must start with "/"; got ${prefix}`);
+    if (fn.length === 4) {
+      const handler = fn as unknown as (error: Error, req: VerbRequest, res: VerbResponse, next: () => void) => HandlerResult;
+      return this.onError((error, req, res) => handler(error, req, res, () => {}));
+    }
+    this.#middleware.push({ prefix: prefix === "/" ? undefined : prefix, fn });
+    return this;
+  }
+
+  /** Sets the error handler: it turns anything thrown by middleware or routes into a response (default: 500). */
+  onError(handler: ErrorHandler): this {
+    if (typeof handler !== "function") throw new TypeError("app.onError() needs a function");
+    this.#errorHandler = handler;
+    return this;
+  }
+
+  /** Adds a GET route (also serves HEAD). Upgrade requests reach GET routes too: see `res.upgrade()`. */
   get(path: string, handler: HttpHandler): this {
     return this.#route("GET", path, handler);
   }
@@ -151,10 +268,14 @@ export class VerbApp<Data = DefaultSocketData> {
     return this.#route("*", path, handler);
   }
 
-  /** Adds a WebSocket route with its own hooks; limits come from `withOptions({ websocket })`. */
-  ws(path: string, handlers: WebSocketHandlers<Data>): this {
-    assertHandlers(handlers, `ws("${path}").`);
-    this.#wsRoutes.add("GET", path, handlers);
+  /**
+   * Adds a WebSocket route with its own hooks and upgrade policy. Limits come from
+   * `withOptions({ websocket })`; a route without `upgrade`, `protocols` or `allowedOrigins`
+   * uses the server-wide ones. Plain HTTP requests on the path get 426.
+   */
+  ws(path: string, route: WebSocketRoute<Data>): this {
+    assertHandlers(route, `ws("${path}").`, true);
+    this.#wsRoutes.add("GET", path, route);
     return this;
   }
 
@@ -164,40 +285,33 @@ export class VerbApp<Data = DefaultSocketData> {
     return this;
   }
 
-  /** Answers an HTTP request without sockets: the same pipeline every adapter uses. */
-  async fetch(request: Request, remoteAddress = ""): Promise<Response> {
-    try {
-      return await this.#handleHttp(request, remoteAddress);
-    } catch (error) {
-      logUnhandled(`HTTP ${request.method} ${request.url} failed`, error);
-      return textResponse(500, "Internal Server Error");
-    }
+  get #root(): string {
+    this.#fileRoot ??= process.cwd();
+    return this.#fileRoot;
   }
 
-  async #handleHttp(request: Request, remoteAddress: string): Promise<Response> {
+  /** Answers an HTTP request without sockets: the same pipeline every adapter uses. Never rejects. */
+  async fetch(request: Request, remoteAddress = ""): Promise<Response> {
     const req = VerbRequest.from(request, remoteAddress);
-    const match = this.#routes.match(req.method, req.path);
-    if (match === undefined) {
-      if (this.#isWebSocketPath(req.path)) {
-        return textResponse(426, "Upgrade Required: this endpoint speaks WebSocket", {
-          upgrade: "websocket",
-          connection: "Upgrade",
-        });
+    try {
+      if (hasBody(request)) {
+        const bytes = await readBodyBytes(request, this.#bodyLimit);
+        req.body = parseBody(bytes, request.headers.get("content-type"));
       }
-      return textResponse(404, "Not Found");
+    } catch (error) {
+      if (error instanceof BodyError) return jsonResponse(error.status, { error: error.message });
+      logUnhandled(`reading the body of ${request.method} ${req.path}`, error);
+      return textResponse(400, "Bad Request");
     }
-    if (match.kind === "method") {
-      return textResponse(405, "Method Not Allowed", { allow: match.allow.join(", ") });
-    }
-    req.params = match.params;
-    const res = new VerbResponse();
-    const result = await match.handler(req, res);
+    const res = new VerbResponse({ method: req.method, requestHeaders: req.headers, fileRoot: this.#root });
     let response: Response;
-    if (result instanceof Response) {
-      response = result;
-    } else {
-      await res.whenFinished();
+    try {
+      await this.#run(req, res, () => this.#routeHttp(req, res));
+      if (!res.finished) await this.#lateResponse(res);
+      await res.settled();
       response = res.toResponse();
+    } catch (error) {
+      response = await this.#answerError(asError(error), req);
     }
     if (req.method === "HEAD" && response.body !== null) {
       response = new Response(null, { status: response.status, headers: response.headers });
@@ -205,38 +319,253 @@ export class VerbApp<Data = DefaultSocketData> {
     return response;
   }
 
+  async #lateResponse(res: VerbResponse): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the handler did not respond within ${LATE_RESPONSE_MS} ms`)), LATE_RESPONSE_MS);
+    });
+    try {
+      await Promise.race([res.whenFinished(), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #answerError(error: Error, req: VerbRequest): Promise<Response> {
+    const handler = this.#errorHandler;
+    if (handler === undefined) {
+      logUnhandled(`${req.method} ${req.path} failed`, error);
+      return textResponse(500, "Internal Server Error");
+    }
+    try {
+      const res = new VerbResponse({ method: req.method, requestHeaders: req.headers, fileRoot: this.#root });
+      const result = await handler(error, req, res);
+      if (result instanceof Response) return result;
+      if (!res.finished) return textResponse(500, "Internal Server Error");
+      await res.settled();
+      return res.toResponse();
+    } catch (inner) {
+      logUnhandled("the error handler failed", inner);
+      return textResponse(500, "Internal Server Error");
+    }
+  }
+
+  /** Runs the middleware that applies to `req.path`, then `final`. */
+  async #run(req: VerbRequest, res: VerbResponse, final: () => Promise<void>): Promise<void> {
+    const path = req.path;
+    const chain: Middleware[] = [];
+    for (const entry of this.#middleware) {
+      const prefix = entry.prefix;
+      if (prefix === undefined || path === prefix || path.startsWith(`${prefix}/`)) chain.push(entry.fn);
+    }
+    let index = 0;
+    const next = async (): Promise<void> => {
+      if (res.finished) return;
+      if (index < chain.length) {
+        const middleware = chain[index++] as Middleware;
+        const result = await middleware(req, res, next);
+        if (result instanceof Response && !res.finished) res.respond(result);
+      } else if (index === chain.length) {
+        index++;
+        await final();
+      }
+    };
+    await next();
+  }
+
+  async #routeHttp(req: VerbRequest, res: VerbResponse): Promise<void> {
+    const match = this.#routes.match(req.method, req.path);
+    if (match === undefined) {
+      if (this.#isWebSocketPath(req.path)) {
+        res.respond(
+          textResponse(426, "Upgrade Required: this endpoint speaks WebSocket", { upgrade: "websocket", connection: "Upgrade" }),
+        );
+      } else {
+        res.respond(textResponse(404, "Not Found"));
+      }
+      return;
+    }
+    if (match.kind === "method") {
+      res.respond(textResponse(405, "Method Not Allowed", { allow: match.allow.join(", ") }));
+      return;
+    }
+    req.params = match.params;
+    const result = await match.handler(req, res);
+    if (result instanceof Response && !res.finished) res.respond(result);
+  }
+
   #isWebSocketPath(path: string): boolean {
     if (this.#wsRoutes.match("GET", path)?.kind === "found") return true;
     return this.protocol === ServerProtocol.WEBSOCKET;
   }
 
+  /** Server-wide handlers answer upgrades that no route claims. */
+  #globalRoute(): WebSocketRoute<unknown> | undefined {
+    if (this.#websocket !== undefined) return this.#websocket as WebSocketRoute<unknown>;
+    return this.protocol === ServerProtocol.WEBSOCKET ? {} : undefined;
+  }
+
+  #policy<K extends keyof UpgradePolicy<unknown>>(route: WebSocketRoute<unknown> | undefined, key: K): UpgradePolicy<unknown>[K] {
+    return route?.[key] ?? (this.#websocket as UpgradePolicy<unknown> | undefined)?.[key];
+  }
+
   #decideUpgrade(request: UpgradeRequest): UpgradeDecision | Promise<UpgradeDecision> {
-    const runtime = this.#runtime as ServerRuntime;
     if (this.#closing !== undefined) {
       return { accept: false, response: textResponse(503, "Server is shutting down", { "retry-after": "5" }) };
     }
     if (request.headers.upgrade?.toLowerCase() !== "websocket") {
       return { accept: false, response: textResponse(400, "Unsupported upgrade: only websocket is served") };
     }
-    let handlers: WebSocketHandlers<Data> | undefined;
-    const route = this.#wsRoutes.match("GET", request.path);
-    if (route?.kind === "found") handlers = route.handler;
-    else if (this.#websocket !== undefined || this.protocol === ServerProtocol.WEBSOCKET) handlers = this.#websocket ?? {};
-    if (handlers === undefined) return this.#refuseUpgrade(request);
-    const socket = new ServerSocket<Data, unknown>(runtime, handlers, request, "", undefined);
-    return { accept: true, socket: socket as ServerSocket<unknown, unknown>, protocol: "", headers: [] };
+    const wsMatch = this.#wsRoutes.match("GET", request.path);
+    const wsRoute = wsMatch?.kind === "found" ? (wsMatch.handler as WebSocketRoute<unknown>) : undefined;
+    if (!originAllowed(this.#policy(wsRoute, "allowedOrigins"), request)) {
+      return { accept: false, response: textResponse(403, "Forbidden: origin not allowed") };
+    }
+    // Fast path: nothing to run before the decision but the route's own policy.
+    if (this.#middleware.length === 0) {
+      const route = wsRoute ?? (this.#routes.match("GET", request.path) === undefined ? this.#globalRoute() : undefined);
+      if (route !== undefined) return this.#acceptRoute(request, route, new Headers());
+    }
+    return this.#decideThroughPipeline(request, wsRoute);
   }
 
-  /** No WebSocket handler for this path: answer as plain HTTP would (404, 405, or the route's own response). */
-  async #refuseUpgrade(request: UpgradeRequest): Promise<UpgradeDecision> {
-    const host = request.headers.host ?? "localhost";
-    const headers = new Headers();
-    for (const [name, value] of Object.entries(request.headers)) headers.append(name, value);
-    const response = await this.fetch(
-      new Request(`http://${host}${request.url}`, { method: request.method, headers }),
-      request.remoteAddress,
-    );
-    return { accept: false, response };
+  async #decideThroughPipeline(request: UpgradeRequest, wsRoute: WebSocketRoute<unknown> | undefined): Promise<UpgradeDecision> {
+    const runtime = this.#runtime as ServerRuntime;
+    const req = new VerbRequest(request.method, request.url, request.headers, request.remoteAddress);
+    let claim: Claim | undefined;
+    const res = new VerbResponse({
+      method: req.method,
+      requestHeaders: req.headers,
+      fileRoot: this.#root,
+      upgrade: (data: unknown, options: ResUpgradeOptions, headers: Headers) => {
+        const protocol = options.protocol ?? chooseProtocol(request.protocols, this.#policy(undefined, "protocols"));
+        this.#assertOffered(request, protocol);
+        const socket = new ServerSocket<unknown, unknown>(runtime, {}, request, protocol, data, true);
+        claim = { kind: "socket", socket, headers };
+        return socket;
+      },
+    });
+    try {
+      await this.#run(req, res, async () => {
+        if (wsRoute !== undefined) {
+          claim = { kind: "hooks", route: wsRoute };
+          return;
+        }
+        const global = this.#globalRoute();
+        const match = this.#routes.match("GET", req.path);
+        if (match?.kind === "found") {
+          req.params = match.params;
+          const handler = match.handler;
+          const outcome = Promise.resolve().then(() => handler(req, res));
+          // Upgrade as soon as the route calls res.upgrade(): it may attach listeners later.
+          const result = await Promise.race([outcome, res.whenFinished()]);
+          if (claim !== undefined) {
+            outcome.catch((error: unknown) => logUnhandled(`the route GET ${req.path} failed after res.upgrade()`, error));
+            return;
+          }
+          if (result instanceof Response && !res.finished) res.respond(result);
+          // A page route answering 2xx without upgrading yields to the server-wide WebSocket handlers.
+          const status = res.statusCode;
+          if (global !== undefined && (!res.finished || (status >= 200 && status < 300))) {
+            claim = { kind: "hooks", route: global };
+          } else if (!res.finished) {
+            res.respond(textResponse(400, "This route does not accept WebSocket upgrades"));
+          }
+          return;
+        }
+        if (global !== undefined) claim = { kind: "hooks", route: global };
+        else await this.#routeHttp(req, res);
+      });
+    } catch (error) {
+      return { accept: false, response: await this.#answerError(asError(error), req) };
+    }
+    if (claim?.kind === "socket") {
+      return { accept: true, socket: claim.socket, protocol: claim.socket.protocol, headers: headerPairs(claim.headers) };
+    }
+    if (claim?.kind === "hooks") return this.#acceptRoute(request, claim.route, res.headers);
+    if (!res.finished) res.respond(textResponse(400, "WebSocket upgrade not handled"));
+    await res.settled();
+    return { accept: false, response: res.toResponse() };
+  }
+
+  #assertOffered(request: UpgradeRequest, protocol: string): void {
+    if (protocol !== "" && !request.protocols.includes(protocol)) {
+      throw new Error(`Subprotocol "${protocol}" was chosen but the client offered ${JSON.stringify(request.protocols)}`);
+    }
+  }
+
+  #acceptRoute(
+    request: UpgradeRequest,
+    route: WebSocketRoute<unknown>,
+    headers: Headers,
+  ): UpgradeDecision | Promise<UpgradeDecision> {
+    const hook = this.#policy(route, "upgrade");
+    if (hook === undefined) return this.#accept(request, route, undefined, headers);
+    let result: UpgradeHookResult<unknown> | Promise<UpgradeHookResult<unknown>>;
+    try {
+      result = hook(request);
+    } catch (error) {
+      return this.#hookFailed(error);
+    }
+    if (result instanceof Promise) {
+      return result.then(
+        (settled) => this.#accept(request, route, settled, headers),
+        (error: unknown) => this.#hookFailed(error),
+      );
+    }
+    return this.#accept(request, route, result, headers);
+  }
+
+  #hookFailed(error: unknown): UpgradeDecision {
+    logUnhandled("the upgrade hook failed", error);
+    return { accept: false, response: textResponse(500, "Internal Server Error") };
+  }
+
+  #accept(
+    request: UpgradeRequest,
+    route: WebSocketRoute<unknown>,
+    result: UpgradeHookResult<unknown>,
+    headers: Headers,
+  ): UpgradeDecision {
+    const runtime = this.#runtime as ServerRuntime;
+    if (result instanceof Response) return { accept: false, response: result };
+    let data: unknown;
+    let protocol = chooseProtocol(request.protocols, this.#policy(route, "protocols"));
+    const pairs = headerPairs(headers);
+    if (result !== undefined && result !== null) {
+      if (typeof result !== "object") return this.#hookFailed(new TypeError(`The upgrade hook returned ${typeof result}`));
+      if (isReject(result)) {
+        const status = result.status;
+        if (!Number.isInteger(status) || status < 200 || status > 599) {
+          return this.#hookFailed(new RangeError(`The upgrade hook rejected with status ${status}: use 200-599`));
+        }
+        const body = result.body ?? STATUS_TEXT[status] ?? "";
+        return {
+          accept: false,
+          response: new Response(body, {
+            status,
+            headers: {
+              "content-type": "text/plain; charset=utf-8",
+              ...definedHeaders(result.headers),
+              "content-length": String(Buffer.byteLength(body)),
+            },
+          }),
+        };
+      }
+      data = result.data;
+      if (result.protocol !== undefined) protocol = result.protocol;
+      if (result.headers !== undefined) {
+        const extra = Array.isArray(result.headers) ? result.headers : Object.entries(definedHeaders(result.headers));
+        for (const [name, value] of extra) pairs.push([name.toLowerCase(), value]);
+      }
+    }
+    try {
+      this.#assertOffered(request, protocol);
+    } catch (error) {
+      return this.#hookFailed(error);
+    }
+    const socket = new ServerSocket<unknown, unknown>(runtime, route as WebSocketHandlers<unknown>, request, protocol, data);
+    return { accept: true, socket, protocol, headers: pairs };
   }
 
   /**

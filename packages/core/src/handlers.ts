@@ -3,9 +3,13 @@
  */
 
 import type { VerbSocket } from "./socket.js";
+import type { UpgradeRequest } from "./upgrade-request.js";
 
-/** What a hook may return: nothing, or a promise (awaited; a rejection goes to `error`). */
-export type HookResult = void | Promise<void>;
+/**
+ * What a hook may return. Anything but a promise is ignored (so `(ws) => ws.send("hi")` is fine);
+ * a promise is awaited, and its rejection goes to `error`.
+ */
+export type HookResult = unknown;
 
 /** Payload of a message: text frames as `string`, binary frames as a `Buffer` the handler may keep. */
 export type Message = string | Buffer;
@@ -51,3 +55,48 @@ export interface SocketEventMap {
 
 /** Names of the per-socket events. */
 export type SocketEvent = keyof SocketEventMap;
+
+/** Accept an upgrade, optionally with per-connection data, extra 101 headers and a subprotocol. */
+export interface UpgradeAccept<Data> {
+  /** Becomes `ws.data`. */
+  data?: Data;
+  /** Extra headers on the 101 response (e.g. `Set-Cookie`); `undefined` values are skipped. */
+  headers?: Record<string, string | undefined> | [string, string][];
+  /** The subprotocol to answer; must be one the client offered. */
+  protocol?: string;
+}
+
+/** Refuse an upgrade with this HTTP answer (sent before any 101). */
+export interface UpgradeReject {
+  /** HTTP status, e.g. 401. */
+  status: number;
+  headers?: Record<string, string | undefined>;
+  body?: string;
+}
+
+/** What an upgrade hook returns: nothing (accept), an accept object, a reject object, or a web `Response` (reject). */
+export type UpgradeHookResult<Data> = void | UpgradeAccept<Data> | UpgradeReject | Response;
+
+/** Which page origins may open WebSockets: exact origins, or a predicate. Requests without `Origin` (non-browser clients) pass. */
+export type OriginPolicy = readonly string[] | ((origin: string, request: UpgradeRequest) => boolean);
+
+/** Decisions taken before the 101. */
+export interface UpgradePolicy<Data = Record<string, unknown>> {
+  /**
+   * Decides the upgrade. Gets a snapshot of the request that stays valid after `await` (method,
+   * url, path, query, lower-cased headers, cookies, remote address, offered subprotocols). A hook
+   * that throws answers 500.
+   */
+  upgrade?: (request: UpgradeRequest) => UpgradeHookResult<Data> | Promise<UpgradeHookResult<Data>>;
+  /**
+   * Subprotocols the server speaks. The first one the client offered (in the client's order) is
+   * answered; none when nothing matches. Without this list (and without a hook choosing one) no
+   * subprotocol is answered, whatever the client offers.
+   */
+  protocols?: readonly string[];
+  /** Refuse (403) upgrades whose `Origin` is not allowed: stops cross-site WebSocket hijacking. */
+  allowedOrigins?: OriginPolicy;
+}
+
+/** Hooks and upgrade policy of a WebSocket route (`app.ws(path, route)`). */
+export interface WebSocketRoute<Data = Record<string, unknown>> extends WebSocketHandlers<Data>, UpgradePolicy<Data> {}

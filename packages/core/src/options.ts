@@ -8,7 +8,7 @@
  */
 
 import type { VerbAdapter } from "./adapter.js";
-import type { WebSocketHandlers } from "./handlers.js";
+import type { UpgradePolicy, WebSocketHandlers } from "./handlers.js";
 
 /** Compression mode for permessage-deflate. */
 export type Compression = "shared" | "dedicated" | "disabled";
@@ -58,8 +58,11 @@ export interface WebSocketLimits {
   maxLifetime?: number;
 }
 
-/** Everything `websocket: {...}` accepts: handlers plus limits. */
-export interface WebSocketOptions<Data = DefaultSocketData> extends WebSocketHandlers<Data>, WebSocketLimits {}
+/** Everything `websocket: {...}` accepts: hooks, upgrade policy and limits. */
+export interface WebSocketOptions<Data = DefaultSocketData>
+  extends WebSocketHandlers<Data>,
+    UpgradePolicy<Data>,
+    WebSocketLimits {}
 
 /** Per-connection data when the application does not declare its own type. */
 export type DefaultSocketData = Record<string, unknown>;
@@ -77,6 +80,10 @@ export interface ServerOptions<Data = DefaultSocketData> {
   websocket?: WebSocketOptions<Data>;
   /** The engine: an adapter object, or the name of a built-in one. Default: chosen at `listen()` (see README). */
   adapter?: VerbAdapter | AdapterName;
+  /** Largest HTTP request body, in bytes; larger ones get 413 before any handler runs. Default 1 MiB. */
+  bodyLimit?: number;
+  /** Folder `res.sendFile` resolves paths against and never leaves. Default: the working directory. */
+  fileRoot?: string;
 }
 
 /** Limits with every default filled in: what adapters receive. */
@@ -120,9 +127,13 @@ export class VerbOptionsError extends TypeError {
 }
 
 const HANDLER_KEYS = ["open", "message", "close", "error", "ping", "pong", "drain"] as const;
+const POLICY_KEYS = ["upgrade", "protocols", "allowedOrigins"] as const;
 const LIMIT_KEYS = Object.keys(DEFAULT_LIMITS) as (keyof ResolvedWebSocketLimits)[];
-const WEBSOCKET_KEYS = new Set<string>([...HANDLER_KEYS, ...LIMIT_KEYS]);
-const SERVER_KEYS = new Set<string>(["port", "hostname", "websocket", "adapter"]);
+const WEBSOCKET_KEYS = new Set<string>([...HANDLER_KEYS, ...POLICY_KEYS, ...LIMIT_KEYS]);
+const ROUTE_KEYS = new Set<string>([...HANDLER_KEYS, ...POLICY_KEYS]);
+const SERVER_KEYS = new Set<string>(["port", "hostname", "websocket", "adapter", "bodyLimit", "fileRoot"]);
+/** RFC 7230 token characters: what a subprotocol name may contain. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 function describe(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value);
@@ -225,14 +236,52 @@ export function resolveWebSocketLimits(options: WebSocketLimits = {}): ResolvedW
   });
 }
 
-/** Checks the handler fields of `websocket: {...}`. */
-export function assertHandlers(options: object, scope: string): void {
-  for (const key of HANDLER_KEYS) {
-    const value: unknown = (options as Record<string, unknown>)[key];
+/** Checks the hooks and upgrade policy of `websocket: {...}` or of an `app.ws()` route. */
+export function assertHandlers(options: object, scope: string, route = false): void {
+  if (options === null || typeof options !== "object") {
+    throw new VerbOptionsError(scope.replace(/\.$/, ""), `must be an object of hooks; got ${describe(options)}`);
+  }
+  const record = options as Record<string, unknown>;
+  if (route) {
+    for (const key of Object.keys(record)) if (!ROUTE_KEYS.has(key)) throw unknownKey(scope, key, ROUTE_KEYS);
+  }
+  for (const key of [...HANDLER_KEYS, "upgrade"]) {
+    const value = record[key];
     if (value !== undefined && typeof value !== "function") {
       throw new VerbOptionsError(`${scope}${key}`, `must be a function; got ${describe(value)}`);
     }
   }
+  const protocols = record.protocols;
+  if (protocols !== undefined) {
+    if (!Array.isArray(protocols) || protocols.some((p) => typeof p !== "string" || !TOKEN.test(p))) {
+      throw new VerbOptionsError(
+        `${scope}protocols`,
+        `must be an array of subprotocol names (RFC 7230 tokens); got ${describe(protocols)}`,
+      );
+    }
+  }
+  const origins = record.allowedOrigins;
+  if (origins !== undefined && typeof origins !== "function") {
+    if (!Array.isArray(origins) || origins.some((o) => typeof o !== "string")) {
+      throw new VerbOptionsError(
+        `${scope}allowedOrigins`,
+        `must be an array of origins such as "https://example.com", or a function; got ${describe(origins)}`,
+      );
+    }
+  }
+}
+
+/** Checks `bodyLimit`. */
+export function assertBodyLimit(value: unknown): number {
+  return integerIn("bodyLimit", value, 0, 2 ** 53, "bytes");
+}
+
+/** Checks `fileRoot`. */
+export function assertFileRoot(value: unknown): string {
+  if (typeof value !== "string" || value.length === 0) {
+    throw new VerbOptionsError("fileRoot", `must be a folder path; got ${describe(value)}`);
+  }
+  return value;
 }
 
 /** Checks a TCP port. */

@@ -118,6 +118,8 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
   #early: [SendData, SendOptions | undefined][] | null = null;
   /** Close requested before the engine opened the socket. */
   #closeOnOpen: [number, string] | null = null;
+  /** Hold messages until a `message` listener exists (sockets from `res.upgrade()`, which have no hook). */
+  #awaitListener: boolean;
 
   constructor(
     runtime: ServerRuntime,
@@ -125,12 +127,14 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
     request: UpgradeRequest,
     protocol: string,
     data: Data | undefined,
+    awaitListener = false,
   ) {
     this.runtime = runtime;
     this.handlers = handlers;
     this.request = request;
     this.protocol = protocol;
     this.#data = data;
+    this.#awaitListener = awaitListener;
   }
 
   get data(): Data {
@@ -257,6 +261,11 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
     const table = this.#listeners;
     if (table[event] === undefined) table[event] = [];
     (table[event] as SocketEventMap[E][]).push(listener);
+    if (event === "message" && this.#awaitListener) {
+      this.#awaitListener = false;
+      // Deliver what arrived before the listener, after the caller finished attaching listeners.
+      if (this.#inbox !== null) queueMicrotask(() => this.#release());
+    }
     return this;
   }
 
@@ -315,6 +324,10 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
     this.lastActivity = this.runtime.clock.now;
     if (this.#inbox !== null) {
       this.#inbox.push(message);
+      return;
+    }
+    if (this.#awaitListener) {
+      this.#inbox = [message];
       return;
     }
     const pending = this.#dispatch(message);

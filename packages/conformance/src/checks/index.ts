@@ -8,6 +8,7 @@ import { closeChecks } from "./close.js";
 import { compressionChecks } from "./compression.js";
 import { controlChecks } from "./control.js";
 import { errorChecks } from "./errors.js";
+import { httpChecks } from "./http.js";
 import { limitChecks } from "./limits.js";
 import { messageChecks } from "./messages.js";
 import { protocolChecks } from "./protocol.js";
@@ -15,6 +16,7 @@ import { requestChecks } from "./request.js";
 import { sendChecks } from "./send.js";
 import { shutdownChecks } from "./shutdown.js";
 import { timeoutChecks } from "./timeouts.js";
+import { upgradeChecks } from "./upgrade.js";
 
 export const allChecks: Check[] = [
   ...messageChecks,
@@ -28,5 +30,7 @@ export const allChecks: Check[] = [
   ...compressionChecks,
   ...timeoutChecks,
   ...requestChecks,
+  ...httpChecks,
+  ...upgradeChecks,
   ...shutdownChecks,
 ];

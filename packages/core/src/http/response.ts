@@ -2,7 +2,9 @@
  * The response builder of HTTP handlers; turned into a web-standard `Response` at the end.
  */
 
+import type { VerbSocket } from "../socket.js";
 import { type CookieOptions, serializeCookie } from "./cookies.js";
+import { answerFile, type SendFileOptions } from "./send-file.js";
 
 /** A body the response builder accepts. */
 export type ResponseBody = string | Uint8Array | ArrayBuffer | ReadableStream<Uint8Array> | Blob | null;
@@ -10,18 +12,50 @@ export type ResponseBody = string | Uint8Array | ArrayBuffer | ReadableStream<Ui
 const STATUS_MIN = 200;
 const STATUS_MAX = 599;
 
+/** Options of `res.upgrade()`. */
+export interface ResUpgradeOptions {
+  /** Subprotocol to answer (must be one the client offered). Default: the server's `protocols` choice. */
+  protocol?: string;
+}
+
+/** What a response needs to know about its request and server. */
+export interface ResponseContext {
+  /** Request method (HEAD answers carry no body). */
+  readonly method: string;
+  /** Request headers (conditional requests for `sendFile`). */
+  readonly requestHeaders: Record<string, string>;
+  /** Default root of `sendFile`. */
+  readonly fileRoot: string;
+  /** Present for WebSocket upgrade requests: creates the socket. */
+  readonly upgrade?: (data: unknown, options: ResUpgradeOptions, headers: Headers) => VerbSocket<unknown>;
+}
+
+const NO_CONTEXT: ResponseContext = { method: "GET", requestHeaders: {}, fileRoot: "." };
+
 /** What HTTP handlers receive as `res`. Methods that set a status or headers chain. */
 export class VerbResponse {
+  readonly #context: ResponseContext;
+  #socket: VerbSocket<unknown> | undefined;
   #status = 200;
   readonly #headers = new Headers();
   #body: ResponseBody = null;
   #finished = false;
   #pending: Promise<void> | undefined;
   #onFinish: (() => void) | undefined;
+  #web: Response | undefined;
+
+  constructor(context: ResponseContext = NO_CONTEXT) {
+    this.#context = context;
+  }
+
+  /** The socket `upgrade()` created, if it was called. */
+  get upgradedSocket(): VerbSocket<unknown> | undefined {
+    return this.#socket;
+  }
 
   /** The status code so far. */
   get statusCode(): number {
-    return this.#status;
+    return this.#web?.status ?? this.#status;
   }
 
   /** Whether a body-sending method (`json`, `html`, `send`, ...) was called. */
@@ -100,15 +134,66 @@ export class VerbResponse {
     this.#finish(null, undefined);
   }
 
-  /** Ends the response without a body (status so far, 204 if none was set). */
+  /** Ends the response without a body. */
   end(): void {
     this.#finish(null, undefined);
   }
 
+  /**
+   * Sends a file under `options.root` (default: the server's `fileRoot`, the working directory):
+   * Content-Type from the extension, Content-Length, ETag and Last-Modified, 304 for a fresh
+   * conditional request, 403 for a path leaving the root, 404 for a missing file. The response is
+   * finished at once; the file is opened asynchronously (awaiting the returned promise is optional).
+   */
+  sendFile(path: string, options: SendFileOptions = {}): Promise<void> {
+    if (this.#finished) throw new Error("The response was already sent");
+    const work = answerFile(
+      path,
+      options.root ?? this.#context.fileRoot,
+      this.#context.requestHeaders,
+      this.#context.method,
+      options,
+    ).then((answer) => {
+      this.#status = answer.status;
+      for (const [name, value] of Object.entries(answer.headers)) this.#headers.set(name, value);
+      this.#body = answer.body;
+    });
+    this.defer(work);
+    // The pipeline awaits `work` and answers 500 if it fails; the caller's copy must not go unhandled.
+    return work.then(
+      () => {},
+      () => {},
+    );
+  }
+
+  /** Sends a web `Response` as is (what returning it from a handler does). */
+  respond(response: Response): void {
+    if (this.#finished) throw new Error("The response was already sent");
+    this.#finished = true;
+    this.#web = response;
+    this.#notify();
+  }
+
+  /**
+   * Accepts a WebSocket upgrade on this route and returns the socket. Headers set on `res` so far
+   * (e.g. cookies) go on the 101 response. Listeners added with `ws.on(...)` right away, or after
+   * an `await`, receive every message: messages wait until a `message` listener exists.
+   * Throws when the request is not a WebSocket upgrade.
+   */
+  upgrade<Data = Record<string, unknown>>(data?: Data, options: ResUpgradeOptions = {}): VerbSocket<Data> {
+    const upgrade = this.#context.upgrade;
+    if (upgrade === undefined) throw new Error("res.upgrade() needs a WebSocket upgrade request (check req.headers.upgrade)");
+    if (this.#finished) throw new Error("The response was already sent");
+    this.#socket = upgrade(data, options, this.#headers);
+    this.#finished = true;
+    this.#notify();
+    return this.#socket as VerbSocket<Data>;
+  }
   /** @internal Marks the response as finished by an asynchronous producer (e.g. `sendFile`). */
   defer(work: Promise<void>): void {
     this.#finished = true;
     this.#pending = work;
+    this.#notify();
   }
 
   /** @internal Sets the body without touching the finished flag (used by deferred producers). */
@@ -132,6 +217,7 @@ export class VerbResponse {
 
   /** Builds the web-standard `Response`. */
   toResponse(): Response {
+    if (this.#web !== undefined) return this.#withOwnHeaders(this.#web);
     const body = this.#body;
     if (!this.#headers.has("content-length")) {
       if (typeof body === "string") this.#headers.set("content-length", String(Buffer.byteLength(body)));
@@ -146,6 +232,27 @@ export class VerbResponse {
     if (this.#finished) throw new Error("The response was already sent");
     this.#finished = true;
     this.setBody(body, contentType);
+    this.#notify();
+  }
+
+  /** Headers set on `res` (by middleware, say) also apply to a web Response; the Response's own win. */
+  #withOwnHeaders(response: Response): Response {
+    let merged: Headers | undefined;
+    this.#headers.forEach((value, name) => {
+      if (name === "set-cookie" || response.headers.has(name)) return;
+      merged ??= new Headers(response.headers);
+      merged.set(name, value);
+    });
+    const cookies = this.#headers.getSetCookie();
+    if (cookies.length > 0) {
+      merged ??= new Headers(response.headers);
+      for (const cookie of cookies) merged.append("set-cookie", cookie);
+    }
+    if (merged === undefined) return response;
+    return new Response(response.body, { status: response.status, statusText: response.statusText, headers: merged });
+  }
+
+  #notify(): void {
     const notify = this.#onFinish;
     if (notify !== undefined) {
       this.#onFinish = undefined;

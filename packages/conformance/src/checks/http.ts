@@ -1,0 +1,253 @@
+/**
+ * The HTTP side, served by the same engine as the WebSockets: routing, middleware, bodies and
+ * their limits, response helpers, streaming, files.
+ */
+
+import assert from "node:assert/strict";
+import { request as httpRequest } from "node:http";
+import { rawGet } from "../clients/http.js";
+import type { Check, CheckContext } from "../types.js";
+
+const category = "http";
+
+async function get(ctx: CheckContext, path: string, init?: RequestInit) {
+  const response = await ctx.http("http", path, { redirect: "manual", ...init });
+  return { response, text: await response.text() };
+}
+
+/** POST with a streamed (chunked) body: no Content-Length for the server to check up front. */
+function postChunked(
+  port: number,
+  path: string,
+  chunks: Buffer[],
+  contentType: string,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { host: "127.0.0.1", port, path, method: "POST", headers: { "content-type": contentType } },
+      (res) => {
+        let body = "";
+        res.on("data", (chunk: Buffer) => {
+          body += chunk.toString();
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on("error", (error: Error & { code?: string }) => {
+      // A server may answer 413 and close while the body is still going out.
+      if (error.code === "ECONNRESET" || error.code === "EPIPE") resolve({ status: -1, body: error.code });
+      else reject(error);
+    });
+    for (const chunk of chunks) req.write(chunk);
+    req.end();
+  });
+}
+
+export const httpChecks: Check[] = [
+  {
+    id: "http.routing",
+    title: "static routes, params, wildcards, query strings, all(); unknown paths 404",
+    category,
+    async run(ctx) {
+      const hello = await get(ctx, "/hello");
+      assert.equal(hello.response.status, 200);
+      assert.equal(hello.text, "hello");
+      assert.equal(hello.response.headers.get("content-type"), "text/plain; charset=utf-8");
+      assert.deepEqual(JSON.parse((await get(ctx, "/users/42?tab=posts&tab=x&q=a%20b")).text), {
+        id: "42",
+        query: { tab: "posts", q: "a b" },
+      });
+      assert.deepEqual(JSON.parse((await get(ctx, "/users/7/posts/99")).text), { id: "7", post: "99" });
+      assert.deepEqual(JSON.parse((await get(ctx, "/files/a/b/c.txt")).text), { rest: "a/b/c.txt" });
+      for (const method of ["GET", "POST", "PATCH"]) {
+        const any = await get(ctx, "/any", { method });
+        assert.deepEqual(JSON.parse(any.text), { method });
+      }
+      const missing = await get(ctx, "/nowhere");
+      assert.equal(missing.response.status, 404);
+    },
+  },
+  {
+    id: "http.method-not-allowed",
+    title: "405 with Allow for a known path and another method; HEAD answers GET routes without a body",
+    category,
+    async run(ctx) {
+      const wrong = await get(ctx, "/items/5", { method: "PATCH" });
+      assert.equal(wrong.response.status, 405);
+      assert.equal(wrong.response.headers.get("allow"), "DELETE, PUT");
+      const head = await get(ctx, "/hello", { method: "HEAD" });
+      assert.equal(head.response.status, 200);
+      assert.equal(head.text, "");
+      const put = await get(ctx, "/items/5", { method: "PUT" });
+      assert.deepEqual(JSON.parse(put.text), { put: "5" });
+      const deleted = await get(ctx, "/items/5", { method: "DELETE" });
+      assert.equal(deleted.response.status, 204);
+    },
+  },
+  {
+    id: "http.middleware",
+    title: "middleware runs for every route, path-scoped middleware guards its prefix, the error handler answers failures",
+    category,
+    async run(ctx) {
+      assert.equal((await get(ctx, "/hello")).response.headers.get("x-middleware"), "ran");
+      assert.equal((await get(ctx, "/nowhere")).response.headers.get("x-middleware"), "ran");
+      const denied = await get(ctx, "/admin/panel");
+      assert.equal(denied.response.status, 401);
+      assert.deepEqual(JSON.parse(denied.text), { error: "unauthorized" });
+      const allowed = await get(ctx, "/admin/panel", { headers: { authorization: "Bearer ok" } });
+      assert.equal(allowed.text, "admin");
+      for (const [path, message] of [
+        ["/boom", "route failure"],
+        ["/boom-async", "async route failure"],
+      ] as const) {
+        const failed = await get(ctx, path);
+        assert.equal(failed.response.status, 500);
+        assert.deepEqual(JSON.parse(failed.text), { error: message });
+      }
+      assert.equal((await get(ctx, "/hello")).text, "hello", "the server keeps serving after failures");
+    },
+  },
+  {
+    id: "http.bodies",
+    title: "bodies: JSON, text, URL-encoded form and raw bytes parsed by content type",
+    category,
+    async run(ctx) {
+      const post = async (body: BodyInit, type: string) =>
+        JSON.parse((await get(ctx, "/echo", { method: "POST", body, headers: { "content-type": type } })).text) as Record<
+          string,
+          unknown
+        >;
+      assert.deepEqual(await post(JSON.stringify({ a: 1, b: ["x"] }), "application/json"), {
+        kind: "json",
+        value: { a: 1, b: ["x"] },
+      });
+      assert.deepEqual(await post("plain words", "text/plain; charset=utf-8"), { kind: "text", value: "plain words" });
+      assert.deepEqual(await post("name=Ada+L&lang=en&lang=fr", "application/x-www-form-urlencoded"), {
+        kind: "json",
+        value: { name: "Ada L", lang: "en" },
+      });
+      const bytes = Buffer.from([0, 1, 2, 250, 255]);
+      assert.deepEqual(await post(bytes, "application/octet-stream"), { kind: "bytes", base64: bytes.toString("base64") });
+    },
+  },
+  {
+    id: "http.body-errors",
+    title: "invalid JSON → 400 with a clear message; bodies over bodyLimit → 413, declared or streamed",
+    category,
+    async run(ctx) {
+      const invalid = await get(ctx, "/echo", {
+        method: "POST",
+        body: "{not json",
+        headers: { "content-type": "application/json" },
+      });
+      assert.equal(invalid.response.status, 400);
+      assert.match(JSON.parse(invalid.text).error, /^Invalid JSON body: /);
+      const declared = await get(ctx, "/echo", {
+        method: "POST",
+        body: "x".repeat(2000),
+        headers: { "content-type": "text/plain" },
+      });
+      assert.equal(declared.response.status, 413);
+      assert.match(JSON.parse(declared.text).error, /exceeds the limit of 1024 bytes/);
+      const streamed = await postChunked(ctx.port("http"), "/echo", [Buffer.alloc(600, 97), Buffer.alloc(600, 98)], "text/plain");
+      assert.ok(streamed.status === 413 || streamed.status === -1, `streamed body over the limit answered ${streamed.status}`);
+      const within = await postChunked(ctx.port("http"), "/echo", [Buffer.alloc(400, 97), Buffer.alloc(400, 98)], "text/plain");
+      assert.equal(within.status, 200);
+      assert.equal((JSON.parse(within.body) as { value: string }).value.length, 800);
+    },
+  },
+  {
+    id: "http.response-helpers",
+    title: "redirect, cookies (each Set-Cookie kept), web Response from a handler, a response sent from a timer, req.ip",
+    category,
+    async run(ctx) {
+      const redirect = await get(ctx, "/redirect");
+      assert.equal(redirect.response.status, 302);
+      assert.equal(redirect.response.headers.get("location"), "/hello");
+      const cookies = await get(ctx, "/cookies", { headers: { cookie: "session=s1; theme=dark" } });
+      assert.deepEqual(JSON.parse(cookies.text), { received: { session: "s1", theme: "dark" } });
+      const set = cookies.response.headers.getSetCookie();
+      assert.equal(set.length, 2, `Set-Cookie headers: ${JSON.stringify(set)}`);
+      assert.match(set[0] ?? "", /^a=1; Path=\/; HttpOnly$/);
+      assert.match(set[1] ?? "", /^b=two%20words; Path=\/; SameSite=Lax$/);
+      const web = await get(ctx, "/web");
+      assert.equal(web.response.status, 202);
+      assert.equal(web.response.headers.get("x-web"), "yes");
+      assert.equal(web.text, "web response");
+      assert.equal((await get(ctx, "/late")).text, "late answer");
+      const ip = JSON.parse((await get(ctx, "/ip")).text) as { ip: string };
+      assert.match(ip.ip, /^(::ffff:)?127\.0\.0\.1$/);
+    },
+  },
+  {
+    id: "http.streaming",
+    title: "a streamed body reaches the client chunk by chunk, before the stream ends",
+    category,
+    async run(ctx) {
+      const started = Date.now();
+      const response = await ctx.http("http", "/stream");
+      const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+      const first = await reader.read();
+      const firstAt = Date.now() - started;
+      let text = new TextDecoder().decode(first.value);
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        text += new TextDecoder().decode(value);
+      }
+      assert.equal(text, "chunk1;chunk2;chunk3;");
+      assert.ok(firstAt < 250, `the first chunk arrived after ${firstAt} ms: the body was buffered`);
+      assert.ok(Date.now() - started >= 280, "the stream took its time");
+    },
+  },
+  {
+    id: "http.send-file",
+    title: "sendFile: Content-Type, Content-Length, ETag, Last-Modified, 304 on If-None-Match and If-Modified-Since, HEAD",
+    category,
+    async run(ctx) {
+      const page = await get(ctx, "/static/chat.html");
+      assert.equal(page.response.status, 200);
+      assert.equal(page.response.headers.get("content-type"), "text/html; charset=utf-8");
+      assert.equal(page.response.headers.get("content-length"), String(Buffer.byteLength(page.text)));
+      assert.match(page.text, /chat page/);
+      const etag = page.response.headers.get("etag");
+      const lastModified = page.response.headers.get("last-modified");
+      assert.ok(etag && lastModified, "ETag and Last-Modified must be set");
+      const json = await get(ctx, "/static/data.json");
+      assert.equal(json.response.headers.get("content-type"), "application/json; charset=utf-8");
+      assert.equal((await get(ctx, "/static/nested/notes.txt")).text, "nested notes\n");
+      const big = await ctx.http("http", "/static/blob.bin");
+      assert.equal((await big.arrayBuffer()).byteLength, 200_000);
+      const fresh = await get(ctx, "/static/chat.html", { headers: { "if-none-match": etag } });
+      assert.equal(fresh.response.status, 304);
+      assert.equal(fresh.text, "");
+      const since = await get(ctx, "/static/chat.html", { headers: { "if-modified-since": lastModified } });
+      assert.equal(since.response.status, 304);
+      const head = await get(ctx, "/static/chat.html", { method: "HEAD" });
+      assert.equal(head.response.status, 200);
+      assert.equal(head.text, "");
+      assert.equal(head.response.headers.get("etag"), etag);
+    },
+  },
+  {
+    id: "http.send-file-refusals",
+    title: "sendFile: a missing file is 404; paths leaving the root (.., encoded .., absolute) never reach the file",
+    category,
+    async run(ctx) {
+      assert.equal((await get(ctx, "/static/missing.txt")).response.status, 404);
+      assert.equal((await get(ctx, "/static/nested")).response.status, 404, "a folder is not a file");
+      assert.equal((await get(ctx, "/secret-absolute")).response.status, 403);
+      const port = ctx.port("http");
+      for (const path of [
+        "/static/../secret.txt",
+        "/static/%2e%2e/secret.txt",
+        "/static/%2e%2e%2fsecret.txt",
+        "/static/nested/..%2f..%2fsecret.txt",
+      ]) {
+        const answer = await rawGet(port, path);
+        assert.ok(answer.status === 403 || answer.status === 404, `${path} answered ${answer.status}`);
+        assert.ok(!answer.body.includes("TOP SECRET"), `${path} leaked the file`);
+      }
+    },
+  },
+];

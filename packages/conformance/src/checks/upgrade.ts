@@ -1,0 +1,160 @@
+/**
+ * The upgrade: WebSocket routes, async upgrade hooks (data, headers, rejection), subprotocols,
+ * origin checks, per-route res.upgrade().
+ */
+
+import assert from "node:assert/strict";
+import { Opcode, RawClient } from "../clients/raw.js";
+import { TestClient } from "../clients/ws-client.js";
+import type { Check, CheckContext } from "../types.js";
+
+const category = "upgrade";
+
+function connect(ctx: CheckContext, path: string, headers: Record<string, string> = {}): Promise<RawClient> {
+  return RawClient.connect(ctx.port("http"), { path, headers }).then((client) => {
+    ctx.defer(() => client.destroy());
+    return client;
+  });
+}
+
+async function firstText(client: RawClient): Promise<string> {
+  return (await client.nextFrame((f) => f.opcode === Opcode.TEXT)).payload.toString();
+}
+
+export const upgradeChecks: Check[] = [
+  {
+    id: "upgrade.ws-route-426",
+    title: "a plain GET on a WebSocket-only route gets 426 with Upgrade: websocket",
+    category,
+    async run(ctx) {
+      for (const path of ["/ws/only", "/ws/auth"]) {
+        const response = await ctx.http("http", path);
+        assert.equal(response.status, 426, path);
+        assert.equal(response.headers.get("upgrade"), "websocket");
+      }
+      const client = await connect(ctx, "/ws/only");
+      assert.equal(client.response.status, 101);
+      assert.equal(await firstText(client), "ws-only");
+    },
+  },
+  {
+    id: "upgrade.hook-rejects-after-timer",
+    title: "an async upgrade hook that awaits a timer rejects with its status, headers and body",
+    category,
+    async run(ctx) {
+      const client = await connect(ctx, "/ws/auth?token=bad");
+      assert.equal(client.response.status, 401);
+      assert.equal(client.response.headers["x-reason"], "bad token");
+      assert.equal(client.response.body, "no entry");
+      await client.waitEnd();
+    },
+  },
+  {
+    id: "upgrade.hook-accepts-after-timer",
+    title: "an async upgrade hook that awaits a timer attaches data and 101 headers; its request snapshot survived the await",
+    category,
+    async run(ctx) {
+      const client = await connect(ctx, "/ws/auth?token=good", { Cookie: "session=s1", "User-Agent": "verb-conformance" });
+      assert.equal(client.response.status, 101);
+      assert.equal(client.response.headers["set-cookie"], "session=abc; Path=/");
+      assert.equal(client.response.headers["x-upgrade"], "accepted");
+      assert.deepEqual(JSON.parse(await firstText(client)), {
+        user: "alice",
+        path: "/ws/auth",
+        agent: "verb-conformance",
+        cookie: "s1",
+      });
+    },
+  },
+  {
+    id: "upgrade.hook-response-and-throw",
+    title: "an upgrade hook may reject with a web Response; a throwing hook answers 500 and the server keeps serving",
+    category,
+    async run(ctx) {
+      const teapot = await connect(ctx, "/ws/reject-response");
+      assert.equal(teapot.response.status, 418);
+      assert.equal(teapot.response.headers["x-kind"], "response");
+      assert.equal(teapot.response.body, "teapot");
+      const failing = await connect(ctx, "/ws/throwing-hook");
+      assert.equal(failing.response.status, 500);
+      const after = await connect(ctx, "/ws/only");
+      assert.equal(after.response.status, 101);
+    },
+  },
+  {
+    id: "upgrade.subprotocols",
+    title: "subprotocols: the server's list picks the first the client offered; nothing matching or no list → none answered",
+    category,
+    async run(ctx) {
+      const picked = await connect(ctx, "/ws/proto", { "Sec-WebSocket-Protocol": "chat.v1, chat.v2" });
+      assert.equal(picked.response.headers["sec-websocket-protocol"], "chat.v1");
+      assert.equal(await firstText(picked), "protocol:chat.v1");
+      const browser = await TestClient.open(`ws://127.0.0.1:${ctx.port("http")}/ws/proto`, { protocols: ["chat.v2"] });
+      ctx.defer(() => browser.terminate());
+      assert.equal(browser.ws.protocol, "chat.v2");
+      const none = await connect(ctx, "/ws/proto", { "Sec-WebSocket-Protocol": "other" });
+      assert.equal(none.response.status, 101);
+      assert.equal(none.response.headers["sec-websocket-protocol"], undefined);
+      assert.equal(await firstText(none), "protocol:");
+      const defaults = await RawClient.connect(ctx.port("main"), {
+        path: `/?id=${ctx.id()}`,
+        headers: { "Sec-WebSocket-Protocol": "a, b" },
+      });
+      ctx.defer(() => defaults.destroy());
+      assert.equal(defaults.response.status, 101);
+      assert.equal(defaults.response.headers["sec-websocket-protocol"], undefined, "no subprotocol unless the server names one");
+    },
+  },
+  {
+    id: "upgrade.hook-protocol",
+    title: "an upgrade hook may choose an offered subprotocol; choosing one the client did not offer is refused (500)",
+    category,
+    async run(ctx) {
+      const chosen = await connect(ctx, "/ws/hookproto?pick=beta", { "Sec-WebSocket-Protocol": "alpha, beta" });
+      assert.equal(chosen.response.headers["sec-websocket-protocol"], "beta");
+      assert.equal(await firstText(chosen), "protocol:beta");
+      const invented = await connect(ctx, "/ws/hookproto?pick=gamma", { "Sec-WebSocket-Protocol": "alpha, beta" });
+      assert.equal(invented.response.status, 500);
+    },
+  },
+  {
+    id: "upgrade.origin",
+    title: "allowedOrigins: other origins get 403; listed (or accepted by the predicate) and origin-less clients pass",
+    category,
+    async run(ctx) {
+      assert.equal((await connect(ctx, "/ws/origin", { Origin: "https://evil.example" })).response.status, 403);
+      assert.equal((await connect(ctx, "/ws/origin", { Origin: "https://good.example" })).response.status, 101);
+      assert.equal((await connect(ctx, "/ws/origin")).response.status, 101);
+      assert.equal((await connect(ctx, "/ws/origin-fn", { Origin: "https://evil.example" })).response.status, 403);
+      assert.equal((await connect(ctx, "/ws/origin-fn", { Origin: "https://app.trusted.example" })).response.status, 101);
+    },
+  },
+  {
+    id: "upgrade.res-upgrade",
+    title: "a GET route upgrades with res.upgrade(data) and serves its page to plain GETs",
+    category,
+    async run(ctx) {
+      const page = await ctx.http("http", "/chat");
+      assert.equal(page.status, 200);
+      assert.match(await page.text(), /chat page/);
+      const client = await TestClient.open(`ws://127.0.0.1:${ctx.port("http")}/chat`);
+      ctx.defer(() => client.terminate());
+      client.send("hi");
+      assert.equal((await client.message()).text, "chat:hi:lobby");
+      const refused = await connect(ctx, "/chat-refuse");
+      assert.equal(refused.response.status, 403);
+      assert.deepEqual(JSON.parse(refused.response.body), { error: "no websockets here" });
+    },
+  },
+  {
+    id: "upgrade.res-upgrade-late-listener",
+    title: "res.upgrade(): messages sent before the route attaches its listener are held, none lost, in order",
+    category,
+    async run(ctx) {
+      const client = await TestClient.open(`ws://127.0.0.1:${ctx.port("http")}/chat-late`);
+      ctx.defer(() => client.terminate());
+      for (let i = 0; i < 5; i++) client.send(`m${i}`);
+      for (let i = 0; i < 5; i++) assert.equal((await client.message(i)).text, `late:m${i}`);
+    },
+  },
+];
