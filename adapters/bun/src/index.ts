@@ -61,6 +61,16 @@ const driver: SocketDriver<BunSocket> = {
   cork(ws, fn) {
     return ws.cork(() => fn());
   },
+  subscribe(ws, topic) {
+    ws.subscribe(topic);
+  },
+  unsubscribe(ws, topic) {
+    ws.unsubscribe(topic);
+  },
+  publish(ws, topic, data, isBinary, compress) {
+    if (isBinary) ws.publishBinary(topic, typeof data === "string" ? Buffer.from(data) : data, compress);
+    else ws.publishText(topic, typeof data === "string" ? data : decoder.decode(data), compress);
+  },
 };
 
 /** Maps Bun's close report to the contract's code and reason. */
@@ -144,6 +154,8 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
     websocket: {
       maxPayloadLength: limits.maxPayloadLength,
       backpressureLimit: limits.maxBackpressure,
+      // Core applies the close-at-limit rule (Bun cannot say which subscriber a publish dropped,
+      // so with this option core emulates topics).
       closeOnBackpressureLimit: false,
       // Idle timeout, pings and lifetime run in core's watchdog, identically on every engine.
       idleTimeout: 0,
@@ -180,6 +192,13 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
     },
     async dispose() {
       await server.stop(true);
+    },
+    publish(topic, data, isBinary, compress) {
+      if (isBinary) server.publish(topic, typeof data === "string" ? Buffer.from(data) : data, compress);
+      else server.publish(topic, typeof data === "string" ? data : decoder.decode(data), compress);
+    },
+    subscriberCount(topic) {
+      return server.subscriberCount(topic);
     },
   };
 }

@@ -60,12 +60,21 @@ const STATUS_TEXT: Record<number, string> = {
   503: "Service Unavailable",
 };
 
+/** True while core's own send runs: its drops are reported by the send status, not by `dropped`. */
+let sending = false;
+
 const driver: SocketDriver<UwsSocket> = {
   send(ws, data, isBinary, compress) {
-    return STATUS[ws.send(data, isBinary, compress)] as SendStatus;
+    sending = true;
+    const status = ws.send(data, isBinary, compress);
+    sending = false;
+    return STATUS[status] as SendStatus;
   },
   ping(ws, data) {
-    return STATUS[ws.ping(data)] as SendStatus;
+    sending = true;
+    const status = ws.ping(data);
+    sending = false;
+    return STATUS[status] as SendStatus;
   },
   close(ws, code, reason) {
     ws.end(code, reason);
@@ -82,6 +91,15 @@ const driver: SocketDriver<UwsSocket> = {
       result = fn();
     });
     return result as ReturnType<typeof fn>;
+  },
+  subscribe(ws, topic) {
+    ws.subscribe(topic);
+  },
+  unsubscribe(ws, topic) {
+    ws.unsubscribe(topic);
+  },
+  publish(ws, topic, data, isBinary, compress) {
+    ws.publish(topic, data, isBinary, compress);
   },
 };
 
@@ -316,6 +334,7 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
   app.ws<UserData>("/*", {
     maxPayloadLength: limits.maxPayloadLength,
     maxBackpressure: limits.maxBackpressure,
+    // Core applies the close-at-limit rule, to sends and (through `dropped`) to publishes.
     closeOnBackpressureLimit: false,
     // Idle timeout, pings and lifetime run in core's watchdog, identically on every engine
     // (and uWS aborts the process on some values of its own options).
@@ -369,6 +388,10 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
     drain(ws) {
       ws.getUserData().verb.engineDrain();
     },
+    dropped(ws) {
+      // A publish skipped this subscriber over its backpressure limit.
+      if (!sending) ws.getUserData().verb.engineDropped();
+    },
     close(ws, code, message) {
       const [contractCode, contractReason] = contractClose(code, message);
       ws.getUserData().verb.engineClose(contractCode, contractReason);
@@ -421,6 +444,13 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
     dispose() {
       app.close();
     },
+    publish(topic, data, isBinary, compress) {
+      app.publish(topic, data, isBinary, compress);
+    },
+    subscriberCount(topic) {
+      return app.numSubscribers(topic);
+    },
+    reportsPublishDrops: true,
   };
 }
 

@@ -78,6 +78,33 @@ async function runCommand(ws: VerbSocket<Data>, command: Record<string, unknown>
         (command.delay as number | undefined) ?? 50,
       );
       return;
+    case "subscribe":
+      ws.subscribe(command.topic as string);
+      ws.send(`subscribed:${String(command.topic)}`);
+      return;
+    case "unsubscribe":
+      ws.unsubscribe(command.topic as string);
+      ws.send(`unsubscribed:${String(command.topic)}`);
+      return;
+    case "topics":
+      ws.send(JSON.stringify({ topics: ws.topics, isSubscribed: ws.isSubscribed(command.topic as string) }));
+      return;
+    case "publish": {
+      const count = (command.count as number | undefined) ?? 1;
+      const size = command.size as number | undefined;
+      const results: boolean[] = [];
+      for (let i = 0; i < count; i++) {
+        const data =
+          size !== undefined
+            ? command.binary
+              ? Buffer.alloc(size, 0x70)
+              : "p".repeat(size)
+            : `${String(command.data)}${count > 1 ? i : ""}`;
+        results.push(ws.publish(command.topic as string, data));
+      }
+      record(idOf(ws), { type: "published", results });
+      return;
+    }
     case "info":
       ws.send(
         JSON.stringify({
@@ -228,6 +255,29 @@ const handles = new Map<string, ServerHandle>();
 function controlRoutes(app: VerbApp<Data>): void {
   app.get("/__probe/events", (req, res) => {
     res.json(events.get(req.query.id ?? "") ?? []);
+  });
+  app.post("/__control/publish/:profile", (req, res) => {
+    const handle = handles.get(req.params.profile ?? "");
+    if (handle === undefined) return res.status(404).json({ error: "no such profile" });
+    const topic = req.query.topic ?? "";
+    const count = Number(req.query.count ?? "1");
+    const size = req.query.size === undefined ? undefined : Number(req.query.size);
+    const results: boolean[] = [];
+    for (let i = 0; i < count; i++) {
+      const data =
+        size !== undefined
+          ? req.query.binary
+            ? Buffer.alloc(size, 0x71)
+            : "q".repeat(size)
+          : `${String(req.body ?? "")}${count > 1 ? i : ""}`;
+      results.push(handle.publish(topic, data));
+    }
+    res.json({ results, subscribers: handle.subscriberCount(topic) });
+  });
+  app.get("/__control/subscribers/:profile", (req, res) => {
+    const handle = handles.get(req.params.profile ?? "");
+    if (handle === undefined) return res.status(404).json({ error: "no such profile" });
+    res.json({ count: handle.subscriberCount(req.query.topic ?? "") });
   });
   app.post("/__control/close/:profile", async (req, res) => {
     const handle = handles.get(req.params.profile ?? "");

@@ -31,6 +31,15 @@ export interface SocketDriver<Raw> {
   bufferedAmount(raw: Raw): number;
   /** Runs `fn` with the socket's writes batched; returns `fn`'s result. */
   cork<R>(raw: Raw, fn: () => R): R;
+  /**
+   * Native topics (optional: without them core emulates topics with per-subscriber sends).
+   * An adapter that implements `subscribe` must implement `unsubscribe`, `publish`, and the
+   * server's `publish` and `subscriberCount`; the engine must unsubscribe a socket when it closes.
+   */
+  subscribe?(raw: Raw, topic: string): void;
+  unsubscribe?(raw: Raw, topic: string): void;
+  /** Sends to every subscriber of `topic` except `raw` (which core guarantees is subscribed to something). */
+  publish?(raw: Raw, topic: string, data: string | ArrayBuffer | Uint8Array, isBinary: boolean, compress: boolean): void;
 }
 
 /** The adapter accepts the upgrade: it must answer 101 with `protocol` and `headers`, then call `socket.engineOpen`. */
@@ -80,6 +89,16 @@ export interface AdapterServer {
   stopAccepting(): Promise<void>;
   /** Releases everything the engine still holds (called after every socket closed). */
   dispose?(): Promise<void> | void;
+  /** With native topics: sends to every subscriber of `topic`, each under its backpressure limit. */
+  publish?(topic: string, data: string | ArrayBuffer | Uint8Array, isBinary: boolean, compress: boolean): void;
+  /** With native topics: how many sockets subscribe to `topic`. */
+  subscriberCount?(topic: string): number;
+  /**
+   * With native topics: whether the engine reports each subscriber a publish skips over its
+   * backpressure limit (the adapter calls `socket.engineDropped()`). Without it, core emulates
+   * topics when `closeOnBackpressureLimit` is on, so that rule holds for publishes too.
+   */
+  readonly reportsPublishDrops?: boolean;
 }
 
 /** An engine adapter: `@verb/bun`, `@verb/node`, `@verb/uws`, or your own. */

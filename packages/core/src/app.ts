@@ -25,7 +25,8 @@ import {
 } from "./options.js";
 import { type CloseSocketsOptions, logUnhandled, ServerRuntime } from "./runtime.js";
 import { resolveAdapter } from "./select-adapter.js";
-import { ServerSocket } from "./socket.js";
+import { payloadOf, type SendData, type SendOptions, ServerSocket } from "./socket.js";
+import { assertTopic } from "./topics.js";
 import type { UpgradeRequest } from "./upgrade-request.js";
 
 /** What the server speaks. `WEBSOCKET` answers plain HTTP requests with 426 unless a route matches. */
@@ -63,6 +64,10 @@ export interface ServerHandle {
   readonly adapter: string;
   /** Stops accepting, closes every socket (1001 by default), and resolves when every close hook ran and the port is free. */
   close(options?: CloseSocketsOptions): Promise<void>;
+  /** Same as `app.publish`. */
+  publish(topic: string, data: SendData, options?: SendOptions): boolean;
+  /** Same as `app.subscriberCount`. */
+  subscriberCount(topic: string): number;
 }
 
 const DEFAULT_PORT = 3000;
@@ -206,6 +211,27 @@ export class VerbApp<Data = DefaultSocketData> {
   /** The running server, if `listen()` resolved and `close()` was not called. */
   get server(): ServerHandle | undefined {
     return this.#handle;
+  }
+
+  /**
+   * Sends to every subscriber of `topic`, from anywhere (an HTTP route, a timer), each under its
+   * own backpressure limit, compressed by the same rule as `send`. Returns whether anyone
+   * subscribes (false when the server is not listening).
+   */
+  publish(topic: string, data: SendData, options?: SendOptions): boolean {
+    assertTopic(topic);
+    const runtime = this.#runtime;
+    if (runtime === undefined) return false;
+    const payload = payloadOf(data);
+    const isBinary = options?.binary ?? typeof payload !== "string";
+    const compress = options?.compress ?? runtime.shouldCompress(payload);
+    return runtime.publish(topic, payload, isBinary, compress) > 0;
+  }
+
+  /** How many sockets subscribe to `topic` (0 when the server is not listening). */
+  subscriberCount(topic: string): number {
+    assertTopic(topic);
+    return this.#runtime?.topics.count(topic) ?? 0;
   }
 
   /**
@@ -597,6 +623,7 @@ export class VerbApp<Data = DefaultSocketData> {
     }
     this.#adapterServer = server;
     this.#closing = undefined;
+    runtime.topics.useNative(server, this.#limits.closeOnBackpressureLimit);
     runtime.start();
     const visibleHost = boundHost === "0.0.0.0" || boundHost === "::" ? "localhost" : boundHost;
     const handle: ServerHandle = {
@@ -605,6 +632,8 @@ export class VerbApp<Data = DefaultSocketData> {
       url: `http://${visibleHost.includes(":") ? `[${visibleHost}]` : visibleHost}:${server.port}`,
       adapter: adapter.name,
       close: (options) => this.close(options),
+      publish: (topic, data, options) => this.publish(topic, data, options),
+      subscriberCount: (topic) => this.subscriberCount(topic),
     };
     this.#handle = handle;
     return handle;

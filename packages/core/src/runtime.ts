@@ -7,6 +7,7 @@ import { CloseCode, CloseReason } from "./close.js";
 import type { WebSocketHandlers } from "./handlers.js";
 import type { ResolvedWebSocketLimits } from "./options.js";
 import type { ServerSocket } from "./socket.js";
+import { TopicHub } from "./topics.js";
 
 /** How often the watchdog runs; idle closes land between `idleTimeout` and `idleTimeout + 2 × tick`. */
 export const WATCHDOG_TICK_MS = 500;
@@ -37,6 +38,8 @@ export class ServerRuntime {
   readonly clock = { now: Date.now() };
   /** Sockets the engine holds open (from engineOpen to engineClose). */
   readonly sockets = new Set<AnySocket>();
+  /** Topic subscriptions: the engine's, or emulated. */
+  readonly topics = new TopicHub();
   readonly #fallbackHandlers: WebSocketHandlers<unknown>;
   #timer: ReturnType<typeof setInterval> | undefined;
   #released: (() => void) | undefined;
@@ -73,6 +76,38 @@ export class ServerRuntime {
 
   countDropped(): void {
     this.droppedSends++;
+  }
+
+  /** Whether a message of this size goes compressed by default. */
+  shouldCompress(data: string | ArrayBuffer | Uint8Array): boolean {
+    const threshold = this.compressionThreshold;
+    if (threshold < 0) return false;
+    if (typeof data !== "string") return data.byteLength >= threshold;
+    // UTF-8 needs at least one byte per UTF-16 unit and at most three.
+    if (data.length >= threshold) return true;
+    if (data.length * 3 < threshold) return false;
+    return Buffer.byteLength(data) >= threshold;
+  }
+
+  /**
+   * Publishes to a topic: to every subscriber but `from` when given. Returns how many
+   * subscribers it reached.
+   */
+  publish(
+    topic: string,
+    data: string | ArrayBuffer | Uint8Array,
+    isBinary: boolean,
+    compress: boolean,
+    from?: AnySocket,
+  ): number {
+    const hub = this.topics;
+    if (from !== undefined && hub.isNative && from.readyState === 1 && from.topicCount > 0) {
+      // Engine publish from the socket excludes it (and needs it to be subscribed to something).
+      const count = hub.count(topic) - (from.isSubscribed(topic) ? 1 : 0);
+      if (count > 0) from.enginePublish(topic, data, isBinary, compress);
+      return count;
+    }
+    return hub.publish(topic, data, isBinary, compress, from);
   }
 
   reportSocketError(socket: AnySocket, error: Error): void {

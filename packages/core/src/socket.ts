@@ -10,6 +10,7 @@ import type { SocketDriver } from "./adapter.js";
 import { assertSendableCloseCode, CloseCode, CloseReason, truncateCloseReason } from "./close.js";
 import type { HookResult, Message, SocketEvent, SocketEventMap, WebSocketHandlers } from "./handlers.js";
 import type { ServerRuntime } from "./runtime.js";
+import { assertTopic } from "./topics.js";
 import type { UpgradeRequest } from "./upgrade-request.js";
 
 /** What happened to a send: written to the socket, queued behind backpressure, or discarded. */
@@ -65,6 +66,19 @@ export interface VerbSocket<Data = Record<string, unknown>> {
   ping(data?: SendData): SendStatus;
   /** Runs `fn` with writes batched into one; returns what `fn` returns. */
   cork<R>(fn: () => R): R;
+  /** Subscribes to a topic (exact names; no wildcards). */
+  subscribe(topic: string): void;
+  /** Leaves a topic. */
+  unsubscribe(topic: string): void;
+  /** Whether the socket subscribes to `topic`. */
+  isSubscribed(topic: string): boolean;
+  /** The topics the socket subscribes to (empty once it closed). */
+  readonly topics: string[];
+  /**
+   * Sends to every subscriber of `topic` except this socket, each under its own backpressure
+   * limit; compressed by the same rule as `send`. Returns whether anyone else subscribes.
+   */
+  publish(topic: string, data: SendData, options?: SendOptions): boolean;
   /** Adds a per-socket listener; runs after the matching hook of `websocket: {...}`. */
   on<E extends SocketEvent>(event: E, listener: SocketEventMap[E]): this;
   /** Removes a listener added with `on`. */
@@ -85,12 +99,10 @@ function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error), { cause: error });
 }
 
-/** UTF-8 byte length of a string, or at least `floor` when it is certainly longer than that. */
-function textBytesAtLeast(text: string, floor: number): number {
-  // UTF-8 needs at least one byte per UTF-16 unit and at most three.
-  if (text.length >= floor) return text.length;
-  if (text.length * 3 < floor) return text.length;
-  return Buffer.byteLength(text);
+/** @internal The bytes or text of a message, without copying. */
+export function payloadOf(data: SendData): string | ArrayBuffer | Uint8Array {
+  if (typeof data === "string" || data instanceof Uint8Array || data instanceof ArrayBuffer) return data;
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
 /**
@@ -120,6 +132,8 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
   #closeOnOpen: [number, string] | null = null;
   /** Hold messages until a `message` listener exists (sockets from `res.upgrade()`, which have no hook). */
   #awaitListener: boolean;
+  /** Topics subscribed; null until the first subscription. */
+  #topics: Set<string> | null = null;
 
   constructor(
     runtime: ServerRuntime,
@@ -158,33 +172,18 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
       if (this.readyState === 0) return this.#sendEarly(data, options);
       return DROPPED;
     }
-    let payload: string | ArrayBuffer | Uint8Array;
-    let isBinary = true;
-    if (typeof data === "string") {
-      payload = data;
-      isBinary = false;
-    } else if (data instanceof Uint8Array || data instanceof ArrayBuffer) {
-      payload = data;
-    } else {
-      payload = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    }
+    const payload = payloadOf(data);
+    let isBinary = typeof payload !== "string";
     let compress: boolean;
     if (options === undefined) {
-      compress = this.#autoCompress(payload);
+      compress = this.runtime.shouldCompress(payload);
     } else {
       if (options.binary !== undefined) isBinary = options.binary;
-      compress = options.compress ?? this.#autoCompress(payload);
+      compress = options.compress ?? this.runtime.shouldCompress(payload);
     }
     const status = (this.driver as SocketDriver<Raw>).send(this.raw as Raw, payload, isBinary, compress);
     if (status !== SENT) this.#backpressured(status);
     return status;
-  }
-
-  #autoCompress(data: string | ArrayBuffer | Uint8Array): boolean {
-    const threshold = this.runtime.compressionThreshold;
-    if (threshold < 0) return false;
-    const size = typeof data === "string" ? textBytesAtLeast(data, threshold) : data.byteLength;
-    return size >= threshold;
   }
 
   #backpressured(status: SendStatus): void {
@@ -255,6 +254,57 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
     this.#finish(code, reason);
   }
 
+  subscribe(topic: string): void {
+    assertTopic(topic);
+    if (this.readyState >= 2) return;
+    if (this.#topics === null) this.#topics = new Set();
+    if (this.#topics.has(topic)) return;
+    this.#topics.add(topic);
+    // Before the engine opens the socket, subscriptions wait in #topics.
+    if (this.readyState === 1) this.#engineSubscribe(topic);
+  }
+
+  unsubscribe(topic: string): void {
+    assertTopic(topic);
+    if (this.#topics === null || !this.#topics.delete(topic)) return;
+    if (this.readyState !== 1) return;
+    const driver = this.driver as SocketDriver<Raw>;
+    if (this.runtime.topics.isNative && driver.unsubscribe !== undefined) driver.unsubscribe(this.raw as Raw, topic);
+    else this.runtime.topics.remove(topic, this);
+  }
+
+  isSubscribed(topic: string): boolean {
+    return this.#topics !== null && this.#topics.has(topic);
+  }
+
+  get topics(): string[] {
+    return this.#topics === null ? [] : [...this.#topics];
+  }
+
+  /** @internal Number of topics, without copying them. */
+  get topicCount(): number {
+    return this.#topics === null ? 0 : this.#topics.size;
+  }
+
+  publish(topic: string, data: SendData, options?: SendOptions): boolean {
+    assertTopic(topic);
+    const payload = payloadOf(data);
+    const isBinary = options?.binary ?? typeof payload !== "string";
+    const compress = options?.compress ?? this.runtime.shouldCompress(payload);
+    return this.runtime.publish(topic, payload, isBinary, compress, this as ServerSocket<unknown, unknown>) > 0;
+  }
+
+  #engineSubscribe(topic: string): void {
+    const driver = this.driver as SocketDriver<Raw>;
+    if (this.runtime.topics.isNative && driver.subscribe !== undefined) driver.subscribe(this.raw as Raw, topic);
+    else this.runtime.topics.add(topic, this);
+  }
+
+  /** @internal Engine publish from this socket (native topics only). */
+  enginePublish(topic: string, data: string | ArrayBuffer | Uint8Array, isBinary: boolean, compress: boolean): void {
+    (this.driver as SocketDriver<Raw>).publish?.(this.raw as Raw, topic, data, isBinary, compress);
+  }
+
   on<E extends SocketEvent>(event: E, listener: SocketEventMap[E]): this {
     if (typeof listener !== "function") throw new TypeError(`The "${event}" listener must be a function`);
     if (this.#listeners === null) this.#listeners = {};
@@ -302,6 +352,7 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
     // Precise: max lifetime is measured from here, and must never end a connection early.
     this.openedAt = Date.now();
     this.runtime.socketOpened(this as ServerSocket<unknown, unknown>);
+    if (this.#topics !== null) for (const topic of this.#topics) this.#engineSubscribe(topic);
     const hook = this.handlers.open;
     if (hook !== undefined) {
       let result: HookResult = undefined;
@@ -346,6 +397,22 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
     this.#emit("pong", this.handlers.pong, data);
   }
 
+  /**
+   * The engine dropped a message for this socket outside `send` (a publish over the socket's
+   * backpressure limit). Core counts it and applies `closeOnBackpressureLimit`.
+   */
+  engineDropped(): void {
+    if (this.readyState !== 1) return;
+    this.#wantDrain = true;
+    this.runtime.countDropped();
+    if (this.runtime.limits.closeOnBackpressureLimit && !this.#closeScheduled) {
+      this.#closeScheduled = true;
+      // The engine is in the middle of a fan-out: close after it returns, never inside it.
+      setImmediate(() => this.terminateWith(CloseCode.ABNORMAL, CloseReason.BACKPRESSURE_LIMIT));
+    }
+  }
+  #closeScheduled = false;
+
   /** The send buffer shrank. */
   engineDrain(): void {
     if (!this.#wantDrain || this.readyState !== 1) return;
@@ -388,6 +455,12 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
 
   #finish(code: number, reason: string): void {
     this.#early = null;
+    const topics = this.#topics;
+    if (topics !== null) {
+      // Engines drop a closed socket's subscriptions themselves; the emulation must be told.
+      if (!this.runtime.topics.isNative) for (const topic of topics) this.runtime.topics.remove(topic, this);
+      this.#topics = null;
+    }
     this.runtime.socketEnded(this as ServerSocket<unknown, unknown>);
     const hook = this.handlers.close;
     if (hook !== undefined) {

@@ -16,6 +16,7 @@ import { requestChecks } from "./request.js";
 import { sendChecks } from "./send.js";
 import { shutdownChecks } from "./shutdown.js";
 import { timeoutChecks } from "./timeouts.js";
+import { topicChecks } from "./topics.js";
 import { upgradeChecks } from "./upgrade.js";
 
 export const allChecks: Check[] = [
@@ -29,6 +30,7 @@ export const allChecks: Check[] = [
   ...limitChecks,
   ...compressionChecks,
   ...timeoutChecks,
+  ...topicChecks,
   ...requestChecks,
   ...httpChecks,
   ...upgradeChecks,

@@ -1,0 +1,44 @@
+// Shared by every bench server: where to listen, the engine limits every contender gets (Verb's
+// defaults: 16 MiB payload and backpressure, no idle timeout, no compression), the ready line, and
+// a stdin control channel ("mem" -> GC, then one JSON line with the RSS).
+import { createInterface } from "node:readline";
+
+export const HOST = "127.0.0.1";
+export const PORT = Number(process.env.BENCH_PORT ?? 0);
+export const MAX_PAYLOAD = 16 * 1024 * 1024;
+export const MAX_BACKPRESSURE = 16 * 1024 * 1024;
+export const TOPIC = "bench";
+
+function collectGarbage() {
+  if (globalThis.Bun !== undefined) {
+    globalThis.Bun.gc(true);
+  } else if (typeof globalThis.gc === "function") {
+    globalThis.gc();
+    globalThis.gc();
+  }
+}
+
+/** Prints the ready line and starts the control channel; the server exits when stdin ends. */
+export function ready(port, extra = {}) {
+  const lines = createInterface({ input: process.stdin });
+  lines.on("line", (line) => {
+    if (line.trim() === "mem") {
+      collectGarbage();
+      const { rss, heapUsed } = process.memoryUsage();
+      process.stdout.write(`${JSON.stringify({ rss, heapUsed })}\n`);
+    }
+  });
+  lines.on("close", () => process.exit(0));
+  process.stdout.write(`${JSON.stringify({ ready: true, port, ...extra })}\n`);
+}
+
+let reported = 0;
+/** Reports the first few hook errors on stderr (the orchestrator shows them when a scenario fails). */
+export function reportError(error) {
+  if (reported++ < 3) console.error(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+}
+
+export function fail(message) {
+  console.error(message);
+  process.exit(1);
+}
