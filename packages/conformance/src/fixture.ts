@@ -18,6 +18,7 @@ import {
   type WebSocketOptions,
 } from "@verb/core";
 import { createFileRoot, httpRoutes } from "./fixture-http.js";
+import { type RealtimeData, realtimeRoutes } from "./fixture-realtime.js";
 
 /** What the fixture records per connection id. */
 export interface FixtureEvent {
@@ -310,6 +311,12 @@ async function main(): Promise<void> {
   const httpHandle = await http.listen(0, "127.0.0.1");
   handles.set("http", httpHandle);
   ports.http = httpHandle.port;
+  // Registry, rooms, routing, authentication, per-user delivery.
+  const realtime = createServer<RealtimeData>();
+  realtimeRoutes(realtime, record);
+  const realtimeHandle = await realtime.listen(0, "127.0.0.1");
+  handles.set("realtime", realtimeHandle);
+  ports.realtime = realtimeHandle.port;
   process.stdout.write(`${JSON.stringify({ ready: true, adapter, ports, pid: process.pid })}\n`);
 }
 

@@ -4,6 +4,7 @@
  */
 
 import type { AdapterHost, AdapterServer, UpgradeDecision, VerbAdapter } from "./adapter.js";
+import { type AuthOptions, describeUser, extractToken, type TokenCarrier } from "./auth.js";
 import type { UpgradeHookResult, UpgradePolicy, WebSocketHandlers, WebSocketRoute } from "./handlers.js";
 import { BodyError, hasBody, parseBody, readBodyBytes } from "./http/body.js";
 import { VerbRequest } from "./http/request.js";
@@ -23,11 +24,13 @@ import {
   type ServerOptions,
   type WebSocketOptions,
 } from "./options.js";
+import { ClientRegistry } from "./registry.js";
 import { type CloseSocketsOptions, logUnhandled, ServerRuntime } from "./runtime.js";
 import { resolveAdapter } from "./select-adapter.js";
 import { payloadOf, type SendData, type SendOptions, ServerSocket } from "./socket.js";
 import { assertTopic } from "./topics.js";
 import type { UpgradeRequest } from "./upgrade-request.js";
+import { UserDirectory } from "./users.js";
 
 /** What the server speaks. `WEBSOCKET` answers plain HTTP requests with 426 unless a route matches. */
 export const ServerProtocol = {
@@ -146,6 +149,13 @@ interface MiddlewareEntry {
   fn: Middleware;
 }
 
+/** The outcome of authentication for one upgrade. */
+interface AuthOutcome {
+  user: unknown;
+  carrier: TokenCarrier | undefined;
+  options: AuthOptions<unknown>;
+}
+
 /** A socket claim made while deciding an upgrade. */
 type Claim =
   | { kind: "socket"; socket: ServerSocket<unknown, unknown>; headers: Headers }
@@ -173,8 +183,14 @@ export class VerbApp<Data = DefaultSocketData> {
   #adapterServer: AdapterServer | undefined;
   #handle: ServerHandle | undefined;
   #closing: Promise<void> | undefined;
+  /** Registered clients and rooms (the spec's `WebSocketManager`). */
+  readonly clients: ClientRegistry<Data>;
+  /** Sockets by user id (the spec's `NotificationService`). */
+  readonly users: UserDirectory<Data>;
 
   constructor(protocol: ServerProtocol = ServerProtocol.HTTP) {
+    this.clients = new ClientRegistry<Data>(this);
+    this.users = new UserDirectory<Data>(this);
     if (protocol !== ServerProtocol.HTTP && protocol !== ServerProtocol.WEBSOCKET) {
       throw new TypeError(
         `Unknown server protocol ${JSON.stringify(protocol)}: use ServerProtocol.HTTP or ServerProtocol.WEBSOCKET`,
@@ -525,8 +541,53 @@ export class VerbApp<Data = DefaultSocketData> {
     route: WebSocketRoute<unknown>,
     headers: Headers,
   ): UpgradeDecision | Promise<UpgradeDecision> {
+    const auth = this.#policy(route, "auth") as AuthOptions<unknown> | undefined;
+    if (auth === undefined) return this.#runHook(request, route, headers, undefined);
+    const found = extractToken(request, auth.protocol ?? "bearer");
+    if (found === undefined) {
+      if (auth.optional) return this.#runHook(request, route, headers, { user: undefined, carrier: undefined, options: auth });
+      return this.#authFailed(request, route, auth);
+    }
+    const proceed = (user: unknown): UpgradeDecision | Promise<UpgradeDecision> =>
+      user === null || user === undefined
+        ? this.#authFailed(request, route, auth)
+        : this.#runHook(request, route, headers, { user, carrier: found.carrier, options: auth });
+    let verified: unknown;
+    try {
+      verified = auth.verifyToken(found.token, request);
+    } catch {
+      return this.#authFailed(request, route, auth);
+    }
+    if (verified instanceof Promise) return verified.then(proceed, () => this.#authFailed(request, route, auth));
+    return proceed(verified);
+  }
+
+  #authFailed(request: UpgradeRequest, route: WebSocketRoute<unknown>, auth: AuthOptions<unknown>): UpgradeDecision {
+    if (auth.onFailure !== "close") {
+      return { accept: false, response: textResponse(401, "Authentication failed", { "www-authenticate": "Bearer" }) };
+    }
+    // Accept so the client can read why, then close 1008 (the hooks never see this socket).
+    const marker = auth.protocol ?? "bearer";
+    const protocol = request.protocols.includes(marker) ? marker : "";
+    const socket = new ServerSocket<unknown, unknown>(
+      this.#runtime as ServerRuntime,
+      route as WebSocketHandlers<unknown>,
+      request,
+      protocol,
+      undefined,
+    );
+    socket.authNotice = { failed: true };
+    return { accept: true, socket, protocol, headers: [] };
+  }
+
+  #runHook(
+    request: UpgradeRequest,
+    route: WebSocketRoute<unknown>,
+    headers: Headers,
+    auth: AuthOutcome | undefined,
+  ): UpgradeDecision | Promise<UpgradeDecision> {
     const hook = this.#policy(route, "upgrade");
-    if (hook === undefined) return this.#accept(request, route, undefined, headers);
+    if (hook === undefined) return this.#accept(request, route, undefined, headers, auth);
     let result: UpgradeHookResult<unknown> | Promise<UpgradeHookResult<unknown>>;
     try {
       result = hook(request);
@@ -535,11 +596,11 @@ export class VerbApp<Data = DefaultSocketData> {
     }
     if (result instanceof Promise) {
       return result.then(
-        (settled) => this.#accept(request, route, settled, headers),
+        (settled) => this.#accept(request, route, settled, headers, auth),
         (error: unknown) => this.#hookFailed(error),
       );
     }
-    return this.#accept(request, route, result, headers);
+    return this.#accept(request, route, result, headers, auth);
   }
 
   #hookFailed(error: unknown): UpgradeDecision {
@@ -552,11 +613,14 @@ export class VerbApp<Data = DefaultSocketData> {
     route: WebSocketRoute<unknown>,
     result: UpgradeHookResult<unknown>,
     headers: Headers,
+    auth: AuthOutcome | undefined,
   ): UpgradeDecision {
     const runtime = this.#runtime as ServerRuntime;
     if (result instanceof Response) return { accept: false, response: result };
     let data: unknown;
     let protocol = chooseProtocol(request.protocols, this.#policy(route, "protocols"));
+    // A token carried in Sec-WebSocket-Protocol is answered with its marker, unless something else was chosen.
+    if (protocol === "" && auth?.carrier === "protocol") protocol = auth.options.protocol ?? "bearer";
     const pairs = headerPairs(headers);
     if (result !== undefined && result !== null) {
       if (typeof result !== "object") return this.#hookFailed(new TypeError(`The upgrade hook returned ${typeof result}`));
@@ -590,7 +654,20 @@ export class VerbApp<Data = DefaultSocketData> {
     } catch (error) {
       return this.#hookFailed(error);
     }
+    if (auth?.user !== undefined) {
+      data = typeof data === "object" && data !== null ? { ...data, user: auth.user } : { user: auth.user };
+    }
     const socket = new ServerSocket<unknown, unknown>(runtime, route as WebSocketHandlers<unknown>, request, protocol, data);
+    if (auth?.user !== undefined) {
+      const { announce, onFailure } = auth.options;
+      if (announce === true || (announce === undefined && onFailure === "close")) {
+        socket.authNotice = { failed: false, announce: describeUser(auth.user) };
+      } else if (typeof announce === "function") {
+        socket.authNotice = { failed: false, announce: announce(auth.user) };
+      }
+      const id = (auth.user as { id?: unknown }).id;
+      if (typeof id === "string" || typeof id === "number") this.users.bind(socket as never, id);
+    }
     return { accept: true, socket, protocol, headers: pairs };
   }
 
@@ -604,7 +681,10 @@ export class VerbApp<Data = DefaultSocketData> {
     const boundHost =
       hostname !== undefined ? assertHostname("listen(hostname)", hostname) : (this.#hostname ?? DEFAULT_HOSTNAME);
     const adapter: VerbAdapter = await resolveAdapter(this.#adapterChoice);
-    const runtime = new ServerRuntime(this.#limits, (this.#websocket ?? {}) as WebSocketHandlers<unknown>);
+    const runtime = new ServerRuntime(this.#limits, (this.#websocket ?? {}) as WebSocketHandlers<unknown>, (socket) => {
+      this.clients.socketEnded(socket);
+      this.users.socketEnded(socket);
+    });
     this.#runtime = runtime;
     const host: AdapterHost = {
       port: boundPort,

@@ -2,6 +2,7 @@
  * The hooks of `websocket: {...}` and of `app.ws(path, handlers)`.
  */
 
+import type { AuthOptions } from "./auth.js";
 import type { VerbSocket } from "./socket.js";
 import type { UpgradeRequest } from "./upgrade-request.js";
 
@@ -96,7 +97,15 @@ export interface UpgradePolicy<Data = Record<string, unknown>> {
   protocols?: readonly string[];
   /** Refuse (403) upgrades whose `Origin` is not allowed: stops cross-site WebSocket hijacking. */
   allowedOrigins?: OriginPolicy;
+  /**
+   * Authenticate before the upgrade hook: the verified user becomes `ws.data.user` (typed from
+   * your `Data`'s `user` field) and is bound to `app.users` when it has an `id`.
+   */
+  auth?: AuthOptions<AuthUser<Data>>;
 }
+
+/** The user type of a socket's data (`Data["user"]`), for `auth`. */
+export type AuthUser<Data> = Data extends { user?: infer User } ? Exclude<User, undefined> : unknown;
 
 /** Hooks and upgrade policy of a WebSocket route (`app.ws(path, route)`). */
 export interface WebSocketRoute<Data = Record<string, unknown>> extends WebSocketHandlers<Data>, UpgradePolicy<Data> {}

@@ -11,7 +11,17 @@ export type {
   UpgradeDecision,
   VerbAdapter,
 } from "./adapter.js";
-export { createServer, type HttpHandler, type ServerHandle, ServerProtocol, VerbApp } from "./app.js";
+export {
+  createServer,
+  type ErrorHandler,
+  type HandlerResult,
+  type HttpHandler,
+  type Middleware,
+  type ServerHandle,
+  ServerProtocol,
+  VerbApp,
+} from "./app.js";
+export { type AuthOptions, describeUser, extractToken, type TokenCarrier } from "./auth.js";
 export {
   assertSendableCloseCode,
   CloseCode,
@@ -20,10 +30,25 @@ export {
   MAX_CLOSE_REASON_BYTES,
   truncateCloseReason,
 } from "./close.js";
-export type { HookResult, Message, SocketEvent, SocketEventMap, WebSocketHandlers } from "./handlers.js";
+export type {
+  AuthUser,
+  HookResult,
+  Message,
+  OriginPolicy,
+  SocketEvent,
+  SocketEventMap,
+  UpgradeAccept,
+  UpgradeHookResult,
+  UpgradePolicy,
+  UpgradeReject,
+  WebSocketHandlers,
+  WebSocketRoute,
+} from "./handlers.js";
 export type { CookieOptions } from "./http/cookies.js";
 export { VerbRequest } from "./http/request.js";
-export { type ResponseBody, VerbResponse } from "./http/response.js";
+export { type ResponseBody, type ResUpgradeOptions, VerbResponse } from "./http/response.js";
+export type { SendFileOptions } from "./http/send-file.js";
+export { createMessageRouter, type ErrorReply, MessageRouter, type MessageRouterOptions, type TypedMessage } from "./messages.js";
 export {
   type AdapterName,
   type Compression,
@@ -36,6 +61,7 @@ export {
   type WebSocketLimits,
   type WebSocketOptions,
 } from "./options.js";
+export { type Client, ClientRegistry, RESERVED_TOPIC_PREFIX } from "./registry.js";
 export { type CloseSocketsOptions, WATCHDOG_TICK_MS } from "./runtime.js";
 export { adapterFromModule, isBunRuntime, loadAdapter, resolveAdapter } from "./select-adapter.js";
 export {
@@ -47,4 +73,6 @@ export {
   ServerSocket,
   type VerbSocket,
 } from "./socket.js";
+export type { InferOutput, SchemaIssue, SchemaResult, StandardSchemaV1 } from "./standard-schema.js";
 export { type HeaderRecord, UpgradeRequest } from "./upgrade-request.js";
+export { UserDirectory } from "./users.js";

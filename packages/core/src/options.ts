@@ -127,7 +127,7 @@ export class VerbOptionsError extends TypeError {
 }
 
 const HANDLER_KEYS = ["open", "message", "close", "error", "ping", "pong", "drain"] as const;
-const POLICY_KEYS = ["upgrade", "protocols", "allowedOrigins"] as const;
+const POLICY_KEYS = ["upgrade", "protocols", "allowedOrigins", "auth"] as const;
 const LIMIT_KEYS = Object.keys(DEFAULT_LIMITS) as (keyof ResolvedWebSocketLimits)[];
 const WEBSOCKET_KEYS = new Set<string>([...HANDLER_KEYS, ...POLICY_KEYS, ...LIMIT_KEYS]);
 const ROUTE_KEYS = new Set<string>([...HANDLER_KEYS, ...POLICY_KEYS]);
@@ -258,6 +258,35 @@ export function assertHandlers(options: object, scope: string, route = false): v
         `${scope}protocols`,
         `must be an array of subprotocol names (RFC 7230 tokens); got ${describe(protocols)}`,
       );
+    }
+  }
+  const auth = record.auth as Record<string, unknown> | undefined;
+  if (auth !== undefined) {
+    if (typeof auth !== "object" || auth === null || typeof auth.verifyToken !== "function") {
+      throw new VerbOptionsError(
+        `${scope}auth`,
+        `must be an object with a verifyToken(token, request) function; got ${describe(auth)}`,
+      );
+    }
+    for (const key of Object.keys(auth)) {
+      if (!["verifyToken", "onFailure", "optional", "protocol", "announce"].includes(key)) {
+        throw new VerbOptionsError(
+          `${scope}auth.${key}`,
+          "is not a Verb option. Known options: verifyToken, onFailure, optional, protocol, announce",
+        );
+      }
+    }
+    if (auth.onFailure !== undefined && auth.onFailure !== "reject" && auth.onFailure !== "close") {
+      throw new VerbOptionsError(`${scope}auth.onFailure`, `must be "reject" or "close"; got ${describe(auth.onFailure)}`);
+    }
+    if (auth.protocol !== undefined && (typeof auth.protocol !== "string" || !TOKEN.test(auth.protocol))) {
+      throw new VerbOptionsError(
+        `${scope}auth.protocol`,
+        `must be a subprotocol name (RFC 7230 token); got ${describe(auth.protocol)}`,
+      );
+    }
+    if (auth.optional !== undefined && typeof auth.optional !== "boolean") {
+      throw new VerbOptionsError(`${scope}auth.optional`, `must be true or false; got ${describe(auth.optional)}`);
     }
   }
   const origins = record.allowedOrigins;

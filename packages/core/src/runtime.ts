@@ -41,12 +41,18 @@ export class ServerRuntime {
   /** Topic subscriptions: the engine's, or emulated. */
   readonly topics = new TopicHub();
   readonly #fallbackHandlers: WebSocketHandlers<unknown>;
+  readonly #onEnded: (socket: AnySocket) => void;
   #timer: ReturnType<typeof setInterval> | undefined;
   #released: (() => void) | undefined;
   droppedSends = 0;
 
-  constructor(limits: ResolvedWebSocketLimits, fallbackHandlers: WebSocketHandlers<unknown>) {
+  constructor(
+    limits: ResolvedWebSocketLimits,
+    fallbackHandlers: WebSocketHandlers<unknown>,
+    onEnded: (socket: AnySocket) => void = () => {},
+  ) {
     this.limits = limits;
+    this.#onEnded = onEnded;
     this.compressionThreshold = limits.compression === "disabled" ? -1 : limits.compressionThreshold;
     this.#fallbackHandlers = fallbackHandlers;
   }
@@ -66,8 +72,10 @@ export class ServerRuntime {
     this.sockets.add(socket);
   }
 
-  /** The close hook is about to run: later layers (topics, registry) detach the socket here. */
-  socketEnded(_socket: AnySocket): void {}
+  /** The close hook is about to run: the registry and user directory forget the socket. */
+  socketEnded(socket: AnySocket): void {
+    this.#onEnded(socket);
+  }
 
   socketReleased(socket: AnySocket): void {
     this.sockets.delete(socket);

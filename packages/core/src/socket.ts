@@ -134,6 +134,8 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
   #awaitListener: boolean;
   /** Topics subscribed; null until the first subscription. */
   #topics: Set<string> | null = null;
+  /** @internal What to tell the client about authentication when the connection opens. */
+  authNotice: { failed: true } | { failed: false; announce: unknown } | undefined = undefined;
 
   constructor(
     runtime: ServerRuntime,
@@ -353,6 +355,17 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
     this.openedAt = Date.now();
     this.runtime.socketOpened(this as ServerSocket<unknown, unknown>);
     if (this.#topics !== null) for (const topic of this.#topics) this.#engineSubscribe(topic);
+    const notice = this.authNotice;
+    if (notice !== undefined) {
+      this.authNotice = undefined;
+      if (notice.failed) {
+        // The spec's style: tell the client, then close with 1008; the application never sees it.
+        this.send(JSON.stringify({ type: "auth", status: "error", message: "Authentication failed" }));
+        this.close(CloseCode.POLICY_VIOLATION, "Authentication failed");
+        return;
+      }
+      this.send(JSON.stringify({ type: "auth", status: "success", user: notice.announce }));
+    }
     const hook = this.handlers.open;
     if (hook !== undefined) {
       let result: HookResult = undefined;
@@ -373,6 +386,8 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
   /** A complete message arrived: text as a string, binary as a Buffer the application may keep. */
   engineMessage(message: Message): void {
     this.lastActivity = this.runtime.clock.now;
+    // After a server-side close (e.g. failed authentication) late messages are not the application's.
+    if (this.#ended) return;
     if (this.#inbox !== null) {
       this.#inbox.push(message);
       return;

@@ -12,6 +12,7 @@ import { httpChecks } from "./http.js";
 import { limitChecks } from "./limits.js";
 import { messageChecks } from "./messages.js";
 import { protocolChecks } from "./protocol.js";
+import { realtimeChecks } from "./realtime.js";
 import { requestChecks } from "./request.js";
 import { sendChecks } from "./send.js";
 import { shutdownChecks } from "./shutdown.js";
@@ -31,6 +32,7 @@ export const allChecks: Check[] = [
   ...compressionChecks,
   ...timeoutChecks,
   ...topicChecks,
+  ...realtimeChecks,
   ...requestChecks,
   ...httpChecks,
   ...upgradeChecks,

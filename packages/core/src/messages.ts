@@ -1,0 +1,172 @@
+/**
+ * Typed message routing (the spec's `messageHandlers`): JSON messages dispatched by their `type`,
+ * payloads validated with any Standard Schema library, binary messages dispatched on their first
+ * byte, and every failure answered with an error reply instead of a crash.
+ */
+
+import type { Message } from "./handlers.js";
+import type { VerbSocket } from "./socket.js";
+import { type InferOutput, issuePath, type SchemaResult, type StandardSchemaV1 } from "./standard-schema.js";
+
+/** The error reply the router sends. */
+export interface ErrorReply {
+  type: "error";
+  message: string;
+  /** For validation failures: which fields, and what is wrong with them. */
+  issues?: { path: string; message: string }[];
+}
+
+/** Options of {@link createMessageRouter}. */
+export interface MessageRouterOptions<Data> {
+  /**
+   * Refuse messages from sockets that did not authenticate (`ws.data.user` unset) with
+   * "Authentication required". `true`, or a predicate for custom rules. Default false.
+   */
+  requireAuth?: boolean | ((ws: VerbSocket<Data>) => boolean);
+}
+
+/** A message of a known type, before validation. */
+export type TypedMessage<Type extends string> = { type: Type } & Record<string, unknown>;
+
+interface Route<Data> {
+  schema: StandardSchemaV1 | undefined;
+  handler: (ws: VerbSocket<Data>, data: unknown) => unknown;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === "object" && value !== null && typeof (value as PromiseLike<unknown>).then === "function";
+}
+
+function reply(ws: VerbSocket<unknown>, error: ErrorReply): void {
+  ws.send(JSON.stringify(error));
+}
+
+/** Routes messages by `type`. Use `router.handle` as the `message` hook (or call it from yours). */
+export class MessageRouter<Data = Record<string, unknown>> {
+  readonly #routes = new Map<string, Route<Data>>();
+  readonly #binary = new Map<number, (ws: VerbSocket<Data>, payload: Buffer) => unknown>();
+  readonly #requireAuth: MessageRouterOptions<Data>["requireAuth"];
+
+  constructor(options: MessageRouterOptions<Data> = {}) {
+    this.#requireAuth = options.requireAuth;
+  }
+
+  /** Handles messages of `type`, validated by `schema`; the handler gets the schema's output type. */
+  on<Type extends string, Schema extends StandardSchemaV1>(
+    type: Type,
+    schema: Schema,
+    handler: (ws: VerbSocket<Data>, data: InferOutput<Schema>) => unknown,
+  ): this;
+  /** Handles messages of `type`, unvalidated. */
+  on<Type extends string>(type: Type, handler: (ws: VerbSocket<Data>, data: TypedMessage<Type>) => unknown): this;
+  on(
+    type: string,
+    schemaOrHandler: StandardSchemaV1 | ((ws: VerbSocket<Data>, data: never) => unknown),
+    maybeHandler?: (ws: VerbSocket<Data>, data: never) => unknown,
+  ): this {
+    if (typeof type !== "string" || type.length === 0) throw new TypeError("A message type must be a non-empty string");
+    if (this.#routes.has(type)) throw new TypeError(`Message type "${type}" already has a handler`);
+    const schema = typeof schemaOrHandler === "function" ? undefined : schemaOrHandler;
+    const handler = typeof schemaOrHandler === "function" ? schemaOrHandler : maybeHandler;
+    if (typeof handler !== "function") throw new TypeError(`The handler of message type "${type}" must be a function`);
+    if (schema !== undefined && typeof schema["~standard"]?.validate !== "function") {
+      throw new TypeError(`The schema of message type "${type}" is not a Standard Schema (zod, valibot, arktype, ...)`);
+    }
+    this.#routes.set(type, { schema, handler: handler as Route<Data>["handler"] });
+    return this;
+  }
+
+  /** Handles binary messages whose first byte is `typeByte`; the handler gets the rest of the message. */
+  binary(typeByte: number, handler: (ws: VerbSocket<Data>, payload: Buffer) => unknown): this {
+    if (!Number.isInteger(typeByte) || typeByte < 0 || typeByte > 255)
+      throw new RangeError("A binary message type is a byte: 0-255");
+    if (this.#binary.has(typeByte)) throw new TypeError(`Binary message type ${typeByte} already has a handler`);
+    this.#binary.set(typeByte, handler);
+    return this;
+  }
+
+  /** Whether a message type has a handler. */
+  handles(type: string): boolean {
+    return this.#routes.has(type);
+  }
+
+  /** The `message` hook: parse, dispatch, validate, run; error replies for every failure. */
+  readonly handle = (ws: VerbSocket<Data>, message: Message): unknown => {
+    const socket = ws as VerbSocket<unknown>;
+    const requireAuth = this.#requireAuth;
+    if (requireAuth !== undefined && requireAuth !== false) {
+      const allowed = requireAuth === true ? (ws.data as { user?: unknown } | undefined)?.user !== undefined : requireAuth(ws);
+      if (!allowed) return reply(socket, { type: "error", message: "Authentication required" });
+    }
+    if (typeof message !== "string") return this.#dispatchBinary(ws, message);
+    let data: unknown;
+    try {
+      data = JSON.parse(message);
+    } catch {
+      return reply(socket, { type: "error", message: "Invalid message format" });
+    }
+    if (
+      typeof data !== "object" ||
+      data === null ||
+      Array.isArray(data) ||
+      typeof (data as { type?: unknown }).type !== "string"
+    ) {
+      return reply(socket, { type: "error", message: "Invalid message format" });
+    }
+    const type = (data as { type: string }).type;
+    const route = this.#routes.get(type);
+    if (route === undefined) return reply(socket, { type: "error", message: `Unknown message type: ${type}` });
+    if (route.schema === undefined) return this.#run(ws, type, route, data);
+    const result = route.schema["~standard"].validate(data);
+    if (isThenable(result)) return result.then((settled) => this.#validated(ws, type, route, settled));
+    return this.#validated(ws, type, route, result);
+  };
+
+  #validated(ws: VerbSocket<Data>, type: string, route: Route<Data>, result: SchemaResult<unknown>): unknown {
+    if (result.issues !== undefined) {
+      const issues = result.issues.map((issue) => ({ path: issuePath(issue), message: issue.message }));
+      const summary = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join("; ");
+      return reply(ws as VerbSocket<unknown>, { type: "error", message: `Invalid ${type} message: ${summary}`, issues });
+    }
+    return this.#run(ws, type, route, result.value);
+  }
+
+  /** Runs a handler; a failure gets an error reply and is rethrown for the `error` hook. */
+  #run(ws: VerbSocket<Data>, type: string, route: Route<Data>, data: unknown): unknown {
+    const failed = (error: unknown): never => {
+      reply(ws as VerbSocket<unknown>, { type: "error", message: `Internal error handling ${type}` });
+      throw error;
+    };
+    let result: unknown;
+    try {
+      result = route.handler(ws, data);
+    } catch (error) {
+      return failed(error);
+    }
+    return isThenable(result) ? Promise.resolve(result).catch(failed) : result;
+  }
+
+  #dispatchBinary(ws: VerbSocket<Data>, message: Buffer): unknown {
+    const handler = message.length > 0 ? this.#binary.get(message[0] as number) : undefined;
+    if (handler === undefined) {
+      const kind = message.length > 0 ? String(message[0]) : "(empty)";
+      return reply(ws as VerbSocket<unknown>, { type: "error", message: `Unknown binary message type: ${kind}` });
+    }
+    const failed = (error: unknown): never => {
+      reply(ws as VerbSocket<unknown>, { type: "error", message: `Internal error handling binary message ${message[0]}` });
+      throw error;
+    };
+    let result: unknown;
+    try {
+      result = handler(ws, message.subarray(1));
+    } catch (error) {
+      return failed(error);
+    }
+    return isThenable(result) ? Promise.resolve(result).catch(failed) : result;
+  }
+}
+
+/** Creates a message router. */
+export function createMessageRouter<Data = Record<string, unknown>>(options?: MessageRouterOptions<Data>): MessageRouter<Data> {
+  return new MessageRouter<Data>(options);
+}

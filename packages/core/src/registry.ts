@@ -1,0 +1,204 @@
+/**
+ * The client registry and rooms of the spec's `WebSocketManager`, built in: clients by id with
+ * metadata, rooms with join/leave/broadcast. Rooms are topics underneath, so they fan out in the
+ * engine and, with a backplane, across instances, without changing this API.
+ */
+
+import type { SendData, SendOptions, VerbSocket } from "./socket.js";
+
+/** Topic prefix reserved by Verb. */
+export const RESERVED_TOPIC_PREFIX = "verb:";
+const ALL_CLIENTS = `${RESERVED_TOPIC_PREFIX}clients`;
+const roomTopic = (roomId: string) => `${RESERVED_TOPIC_PREFIX}room:${roomId}`;
+
+/** A registered client. */
+export interface Client<Data = Record<string, unknown>, Meta = Record<string, unknown>> {
+  readonly id: string;
+  readonly socket: VerbSocket<Data>;
+  metadata: Meta;
+  /** When the client was registered. */
+  readonly connectedAt: Date;
+  /** When the client last sent a frame (resolution: half a second). */
+  readonly lastActivity: Date;
+}
+
+/** What the registry needs from the app: publishing to topics. */
+export interface Publisher {
+  publish(topic: string, data: SendData, options?: SendOptions): boolean;
+}
+
+interface Entry {
+  id: string;
+  socket: VerbSocket<unknown>;
+  metadata: unknown;
+  connectedAt: Date;
+  rooms: Set<string>;
+}
+
+function activityOf(socket: VerbSocket<unknown>): Date {
+  const at = (socket as { lastActivity?: number }).lastActivity;
+  return new Date(typeof at === "number" && at > 0 ? at : Date.now());
+}
+
+function toClient<Data, Meta>(entry: Entry): Client<Data, Meta> {
+  return {
+    id: entry.id,
+    socket: entry.socket as VerbSocket<Data>,
+    get metadata() {
+      return entry.metadata as Meta;
+    },
+    set metadata(value: Meta) {
+      entry.metadata = value;
+    },
+    connectedAt: entry.connectedAt,
+    get lastActivity() {
+      return activityOf(entry.socket);
+    },
+  };
+}
+
+/** `app.clients`: the spec's `WebSocketManager`, with the same method names. */
+export class ClientRegistry<Data = Record<string, unknown>, Meta = Record<string, unknown>> {
+  readonly #publisher: Publisher;
+  readonly #clients = new Map<string, Entry>();
+  readonly #bySocket = new Map<VerbSocket<unknown>, Entry>();
+  readonly #rooms = new Map<string, Set<string>>();
+
+  constructor(publisher: Publisher) {
+    this.#publisher = publisher;
+  }
+
+  /**
+   * Registers a socket under `clientId` (replacing an earlier registration of that id, whose
+   * socket stays open). The client is removed automatically when its socket closes.
+   */
+  addClient(socket: VerbSocket<Data>, clientId: string, metadata: Meta = {} as Meta): Client<Data, Meta> {
+    if (typeof clientId !== "string" || clientId.length === 0) throw new TypeError("A client id must be a non-empty string");
+    if (socket.readyState > 1) throw new Error(`Cannot register client ${clientId}: its socket is closed`);
+    this.removeClient(clientId);
+    const previous = this.#bySocket.get(socket as VerbSocket<unknown>);
+    if (previous !== undefined) this.removeClient(previous.id);
+    const entry: Entry = {
+      id: clientId,
+      socket: socket as VerbSocket<unknown>,
+      metadata,
+      connectedAt: new Date(),
+      rooms: new Set(),
+    };
+    this.#clients.set(clientId, entry);
+    this.#bySocket.set(entry.socket, entry);
+    socket.subscribe(ALL_CLIENTS);
+    return toClient<Data, Meta>(entry);
+  }
+
+  /** Unregisters a client and takes it out of every room. Returns whether it was registered. */
+  removeClient(clientId: string): boolean {
+    const entry = this.#clients.get(clientId);
+    if (entry === undefined) return false;
+    for (const roomId of [...entry.rooms]) this.leaveRoom(clientId, roomId);
+    this.#clients.delete(clientId);
+    this.#bySocket.delete(entry.socket);
+    if (entry.socket.readyState <= 1) entry.socket.unsubscribe(ALL_CLIENTS);
+    return true;
+  }
+
+  /** The client registered under `clientId`. */
+  getClient(clientId: string): Client<Data, Meta> | undefined {
+    const entry = this.#clients.get(clientId);
+    return entry === undefined ? undefined : toClient<Data, Meta>(entry);
+  }
+
+  /** The client a socket is registered as. */
+  clientOf(socket: VerbSocket<Data>): Client<Data, Meta> | undefined {
+    const entry = this.#bySocket.get(socket as VerbSocket<unknown>);
+    return entry === undefined ? undefined : toClient<Data, Meta>(entry);
+  }
+
+  /** Every registered client, as `[id, client]` pairs (the spec's shape). */
+  getAllClients(): [string, Client<Data, Meta>][] {
+    return [...this.#clients.values()].map((entry) => [entry.id, toClient<Data, Meta>(entry)]);
+  }
+
+  /** Number of registered clients. */
+  get count(): number {
+    return this.#clients.size;
+  }
+
+  /** Puts a registered client in a room (created on first join). Throws for an unknown client. */
+  joinRoom(clientId: string, roomId: string): void {
+    const entry = this.#entry(clientId);
+    if (typeof roomId !== "string" || roomId.length === 0) throw new TypeError("A room id must be a non-empty string");
+    let members = this.#rooms.get(roomId);
+    if (members === undefined) {
+      members = new Set();
+      this.#rooms.set(roomId, members);
+    }
+    members.add(clientId);
+    entry.rooms.add(roomId);
+    entry.socket.subscribe(roomTopic(roomId));
+  }
+
+  /** Takes a client out of a room; an empty room disappears. */
+  leaveRoom(clientId: string, roomId: string): void {
+    const entry = this.#clients.get(clientId);
+    const members = this.#rooms.get(roomId);
+    if (members !== undefined) {
+      members.delete(clientId);
+      if (members.size === 0) this.#rooms.delete(roomId);
+    }
+    if (entry !== undefined && entry.rooms.delete(roomId) && entry.socket.readyState <= 1) {
+      entry.socket.unsubscribe(roomTopic(roomId));
+    }
+  }
+
+  /** Ids of the clients in a room. */
+  roomMembers(roomId: string): string[] {
+    return [...(this.#rooms.get(roomId) ?? [])];
+  }
+
+  /** Rooms with at least one member. */
+  rooms(): string[] {
+    return [...this.#rooms.keys()];
+  }
+
+  /** Rooms a client is in. */
+  roomsOf(clientId: string): string[] {
+    return [...(this.#clients.get(clientId)?.rooms ?? [])];
+  }
+
+  /**
+   * Sends to every client in a room except `excludeClient`. Fans out as one topic publish.
+   * Returns whether anyone received it.
+   */
+  broadcastToRoom(roomId: string, message: SendData, excludeClient: string | null = null, options?: SendOptions): boolean {
+    return this.#publishExcept(roomTopic(roomId), message, excludeClient, options);
+  }
+
+  /** Sends to every registered client except `excludeClient`. */
+  broadcast(message: SendData, excludeClient: string | null = null, options?: SendOptions): boolean {
+    return this.#publishExcept(ALL_CLIENTS, message, excludeClient, options);
+  }
+
+  /** @internal A socket closed: forget its client. */
+  socketEnded(socket: VerbSocket<unknown>): void {
+    const entry = this.#bySocket.get(socket);
+    if (entry !== undefined) this.removeClient(entry.id);
+  }
+
+  #entry(clientId: string): Entry {
+    const entry = this.#clients.get(clientId);
+    if (entry === undefined) throw new Error(`Unknown client "${clientId}": register it with addClient() first`);
+    return entry;
+  }
+
+  #publishExcept(topic: string, message: SendData, excludeClient: string | null, options: SendOptions | undefined): boolean {
+    if (excludeClient !== null) {
+      const excluded = this.#clients.get(excludeClient);
+      // A socket's publish skips that socket: exactly the exclusion asked for.
+      if (excluded !== undefined && excluded.socket.readyState === 1 && excluded.socket.isSubscribed(topic)) {
+        return excluded.socket.publish(topic, message, options);
+      }
+    }
+    return this.#publisher.publish(topic, message, options);
+  }
+}
