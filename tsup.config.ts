@@ -14,7 +14,7 @@ function library(dir: string, entry: Record<string, string>, extra: Partial<Opti
     platform: "node",
     splitting: false,
     tsconfig: dir === "adapters/bun" ? "adapters/bun/tsconfig.json" : "tsconfig.json",
-    external: [/^@verb\//, "ws", "uWebSockets.js", "bun"],
+    external: [/^@verb\//, "ws", "uWebSockets.js", "bun", "zod", "valibot"],
     ...extra,
   };
 }
@@ -34,7 +34,15 @@ export default defineConfig([
   // Examples compile to plain ESM so Node 20 runs them; Bun runs the .ts files directly.
   library(
     "examples",
-    { "basic-websocket": "basic-websocket.ts", "http-websocket": "http-websocket.ts" },
+    {
+      "basic-websocket": "basic-websocket.ts",
+      "http-websocket": "http-websocket.ts",
+      chat: "chat.ts",
+      "auth-chat": "auth-chat.ts",
+      notifications: "notifications.ts",
+      stocks: "stocks.ts",
+      binary: "binary.ts",
+    },
     { format: ["esm"], dts: false, sourcemap: false },
   ),
 ]);
