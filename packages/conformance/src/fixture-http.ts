@@ -133,7 +133,7 @@ export function httpRoutes(app: VerbApp<Record<string, unknown>>, root: string, 
       res.sendFile("chat.html");
     }
   });
-  app.get("/chat-late", async (req, res) => {
+  app.get("/chat-late", async (_req, res) => {
     const ws: VerbSocket = res.upgrade();
     // Listeners attached after an await still get every message.
     await sleep(80);

@@ -46,8 +46,11 @@ function objectSchema<Output>(shape: Shape): StandardSchemaV1<unknown, Output> {
           else if (type === "integer" && !Number.isInteger(field)) issues.push({ message: "Expected integer", path: [key] });
           else if (type === "string[]") {
             if (!Array.isArray(field)) issues.push({ message: "Expected array", path: [key] });
-            else
-              field.forEach((item, i) => typeof item !== "string" && issues.push({ message: "Expected string", path: [key, i] }));
+            else {
+              for (const [i, item] of field.entries()) {
+                if (typeof item !== "string") issues.push({ message: "Expected string", path: [key, i] });
+              }
+            }
           }
         }
         return issues.length > 0 ? { issues } : { value: value as Output };

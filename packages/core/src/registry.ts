@@ -146,7 +146,7 @@ export class ClientRegistry<Data = Record<string, unknown>, Meta = Record<string
       members.delete(clientId);
       if (members.size === 0) this.#rooms.delete(roomId);
     }
-    if (entry !== undefined && entry.rooms.delete(roomId) && entry.socket.readyState <= 1) {
+    if (entry?.rooms.delete(roomId) && entry.socket.readyState <= 1) {
       entry.socket.unsubscribe(roomTopic(roomId));
     }
   }

@@ -276,7 +276,7 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
   }
 
   isSubscribed(topic: string): boolean {
-    return this.#topics !== null && this.#topics.has(topic);
+    return this.#topics?.has(topic) === true;
   }
 
   get topics(): string[] {
