@@ -5,27 +5,34 @@
 
 import type { AdapterHost, AdapterServer, UpgradeDecision, VerbAdapter } from "./adapter.js";
 import { type AuthOptions, describeUser, extractToken, type TokenCarrier } from "./auth.js";
+import { CloseCode } from "./close.js";
 import type { UpgradeHookResult, UpgradePolicy, WebSocketHandlers, WebSocketRoute } from "./handlers.js";
 import { BodyError, hasBody, parseBody, readBodyBytes } from "./http/body.js";
 import { VerbRequest } from "./http/request.js";
 import { type ResUpgradeOptions, VerbResponse } from "./http/response.js";
 import { normalizePath, Router } from "./http/router.js";
+import { type Logger, log, quietLogger } from "./logger.js";
+import { type Metrics, toPrometheus } from "./metrics.js";
+import { MemoryOfflineStore } from "./offline-queue.js";
 import {
   assertBodyLimit,
   assertFileRoot,
   assertHandlers,
   assertHostname,
+  assertLogger,
   assertPort,
   assertServerOptionKeys,
   DEFAULT_LIMITS,
   type DefaultSocketData,
+  type ResolvedResilience,
   type ResolvedWebSocketLimits,
+  resolveResilience,
   resolveWebSocketLimits,
   type ServerOptions,
   type WebSocketOptions,
 } from "./options.js";
 import { ClientRegistry } from "./registry.js";
-import { type CloseSocketsOptions, logUnhandled, ServerRuntime } from "./runtime.js";
+import { type CloseSocketsOptions, ServerRuntime } from "./runtime.js";
 import { resolveAdapter } from "./select-adapter.js";
 import { payloadOf, type SendData, type SendOptions, ServerSocket } from "./socket.js";
 import { assertTopic } from "./topics.js";
@@ -55,6 +62,26 @@ export type Middleware = (req: VerbRequest, res: VerbResponse, next: () => Promi
 /** Turns an error thrown by middleware or a route into a response. */
 export type ErrorHandler = (error: Error, req: VerbRequest, res: VerbResponse) => HandlerResult;
 
+/** Options of a graceful close. */
+export interface CloseOptions extends CloseSocketsOptions {
+  /**
+   * Tell every client first: `true` sends the spec's
+   * `{"type":"server_shutdown","message":"Server is shutting down","timestamp":...}`; a string
+   * or object (sent as JSON) sends that.
+   */
+  notify?: boolean | string | object;
+  /** Milliseconds to wait for send buffers to drain before closing (new upgrades get 503 meanwhile). Default 5000. */
+  grace?: number;
+}
+
+/** Options of `app.closeOnSignals()`. */
+export interface SignalOptions extends CloseOptions {
+  /** Default `["SIGTERM", "SIGINT"]`. */
+  signals?: NodeJS.Signals[];
+  /** Exit the process with this code once closed; `false` to stay. Default 0. */
+  exitCode?: number | false;
+}
+
 /** The running server, as `listen()` resolves it. */
 export interface ServerHandle {
   /** The bound port. */
@@ -65,8 +92,8 @@ export interface ServerHandle {
   readonly url: string;
   /** Name of the adapter serving it (`bun`, `node`, `uws`, ...). */
   readonly adapter: string;
-  /** Stops accepting, closes every socket (1001 by default), and resolves when every close hook ran and the port is free. */
-  close(options?: CloseSocketsOptions): Promise<void>;
+  /** Graceful close, as `app.close()`. */
+  close(options?: CloseOptions): Promise<void>;
   /** Same as `app.publish`. */
   publish(topic: string, data: SendData, options?: SendOptions): boolean;
   /** Same as `app.subscriberCount`. */
@@ -173,6 +200,8 @@ export class VerbApp<Data = DefaultSocketData> {
   #adapterChoice: ServerOptions<Data>["adapter"];
   #websocket: WebSocketOptions<Data> | undefined;
   #limits: ResolvedWebSocketLimits = DEFAULT_LIMITS;
+  #resilience: ResolvedResilience = resolveResilience({});
+  #logger: Logger = quietLogger;
   #bodyLimit = DEFAULT_BODY_LIMIT;
   #fileRoot: string | undefined;
   readonly #routes = new Router<HttpHandler>();
@@ -210,10 +239,13 @@ export class VerbApp<Data = DefaultSocketData> {
     if (options.adapter !== undefined) this.#adapterChoice = options.adapter;
     if (options.bodyLimit !== undefined) this.#bodyLimit = assertBodyLimit(options.bodyLimit);
     if (options.fileRoot !== undefined) this.#fileRoot = assertFileRoot(options.fileRoot);
+    if (options.logger !== undefined) this.#logger = assertLogger(options.logger);
     if (options.websocket !== undefined) {
       const merged = { ...this.#websocket, ...options.websocket } as WebSocketOptions<Data>;
       assertHandlers(merged, "websocket.");
-      this.#limits = resolveWebSocketLimits(merged);
+      const limits = resolveWebSocketLimits(merged);
+      this.#resilience = resolveResilience(merged);
+      this.#limits = limits;
       this.#websocket = merged;
     }
     return this;
@@ -242,6 +274,20 @@ export class VerbApp<Data = DefaultSocketData> {
     const isBinary = options?.binary ?? typeof payload !== "string";
     const compress = options?.compress ?? runtime.shouldCompress(payload);
     return runtime.publish(topic, payload, isBinary, compress) > 0;
+  }
+
+  /** Counters and gauges of the running server (zeros when it is not listening). */
+  metrics(): Metrics {
+    return (this.#runtime ?? new ServerRuntime(this.#limits, this.#resilience, {})).metrics();
+  }
+
+  /** The metrics in the Prometheus text format, e.g. for `app.get("/metrics", ...)`. */
+  metricsText(labels?: Record<string, string>): string {
+    return toPrometheus(this.metrics(), labels);
+  }
+
+  #logError(message: string, error: unknown): void {
+    log(this.#logger, "error", { err: error }, message);
   }
 
   /** How many sockets subscribe to `topic` (0 when the server is not listening). */
@@ -342,7 +388,7 @@ export class VerbApp<Data = DefaultSocketData> {
       }
     } catch (error) {
       if (error instanceof BodyError) return jsonResponse(error.status, { error: error.message });
-      logUnhandled(`reading the body of ${request.method} ${req.path}`, error);
+      this.#logError(`reading the body of ${request.method} ${req.path}`, error);
       return textResponse(400, "Bad Request");
     }
     const res = new VerbResponse({ method: req.method, requestHeaders: req.headers, fileRoot: this.#root });
@@ -376,7 +422,7 @@ export class VerbApp<Data = DefaultSocketData> {
   async #answerError(error: Error, req: VerbRequest): Promise<Response> {
     const handler = this.#errorHandler;
     if (handler === undefined) {
-      logUnhandled(`${req.method} ${req.path} failed`, error);
+      this.#logError(`${req.method} ${req.path} failed`, error);
       return textResponse(500, "Internal Server Error");
     }
     try {
@@ -387,7 +433,7 @@ export class VerbApp<Data = DefaultSocketData> {
       await res.settled();
       return res.toResponse();
     } catch (inner) {
-      logUnhandled("the error handler failed", inner);
+      this.#logError("the error handler failed", inner);
       return textResponse(500, "Internal Server Error");
     }
   }
@@ -458,6 +504,11 @@ export class VerbApp<Data = DefaultSocketData> {
     if (request.headers.upgrade?.toLowerCase() !== "websocket") {
       return { accept: false, response: textResponse(400, "Unsupported upgrade: only websocket is served") };
     }
+    const overload = (this.#runtime as ServerRuntime).overload(request.remoteAddress);
+    if (overload !== undefined) {
+      const refused = this.#overloaded(request, overload);
+      if (refused !== undefined) return refused;
+    }
     const wsMatch = this.#wsRoutes.match("GET", request.path);
     const wsRoute = wsMatch?.kind === "found" ? (wsMatch.handler as WebSocketRoute<unknown>) : undefined;
     if (!originAllowed(this.#policy(wsRoute, "allowedOrigins"), request)) {
@@ -502,7 +553,7 @@ export class VerbApp<Data = DefaultSocketData> {
           // Upgrade as soon as the route calls res.upgrade(): it may attach listeners later.
           const result = await Promise.race([outcome, res.whenFinished()]);
           if (claim !== undefined) {
-            outcome.catch((error: unknown) => logUnhandled(`the route GET ${req.path} failed after res.upgrade()`, error));
+            outcome.catch((error: unknown) => this.#logError(`the route GET ${req.path} failed after res.upgrade()`, error));
             return;
           }
           if (result instanceof Response && !res.finished) res.respond(result);
@@ -528,6 +579,19 @@ export class VerbApp<Data = DefaultSocketData> {
     if (!res.finished) res.respond(textResponse(400, "WebSocket upgrade not handled"));
     await res.settled();
     return { accept: false, response: res.toResponse() };
+  }
+
+  /** Over a connection limit: 503 before the upgrade, or (onOverload "close") accept then 1013. */
+  #overloaded(request: UpgradeRequest, overload: "total" | "ip"): UpgradeDecision | undefined {
+    const runtime = this.#runtime as ServerRuntime;
+    runtime.counters.connectionsRejected++;
+    log(this.#logger, "info", { ip: request.remoteAddress, limit: overload }, "connection refused: over the connection limit");
+    if (this.#resilience.onOverload === "reject") {
+      return { accept: false, response: textResponse(503, "Server overloaded", { "retry-after": "5" }) };
+    }
+    const socket = new ServerSocket<unknown, unknown>(runtime, {}, request, "", undefined);
+    socket.openNotice = { refuse: true, message: undefined, code: CloseCode.TRY_AGAIN_LATER, reason: "Server overloaded" };
+    return { accept: true, socket, protocol: "", headers: [] };
   }
 
   #assertOffered(request: UpgradeRequest, protocol: string): void {
@@ -576,7 +640,13 @@ export class VerbApp<Data = DefaultSocketData> {
       protocol,
       undefined,
     );
-    socket.authNotice = { failed: true };
+    socket.openNotice = {
+      refuse: true,
+      // The spec's style: tell the client, then close with 1008.
+      message: JSON.stringify({ type: "auth", status: "error", message: "Authentication failed" }),
+      code: CloseCode.POLICY_VIOLATION,
+      reason: "Authentication failed",
+    };
     return { accept: true, socket, protocol, headers: [] };
   }
 
@@ -604,7 +674,7 @@ export class VerbApp<Data = DefaultSocketData> {
   }
 
   #hookFailed(error: unknown): UpgradeDecision {
-    logUnhandled("the upgrade hook failed", error);
+    this.#logError("the upgrade hook failed", error);
     return { accept: false, response: textResponse(500, "Internal Server Error") };
   }
 
@@ -660,11 +730,14 @@ export class VerbApp<Data = DefaultSocketData> {
     const socket = new ServerSocket<unknown, unknown>(runtime, route as WebSocketHandlers<unknown>, request, protocol, data);
     if (auth?.user !== undefined) {
       const { announce, onFailure } = auth.options;
-      if (announce === true || (announce === undefined && onFailure === "close")) {
-        socket.authNotice = { failed: false, announce: describeUser(auth.user) };
-      } else if (typeof announce === "function") {
-        socket.authNotice = { failed: false, announce: announce(auth.user) };
-      }
+      const shown =
+        typeof announce === "function"
+          ? announce(auth.user)
+          : announce === true || (announce === undefined && onFailure === "close")
+            ? describeUser(auth.user)
+            : undefined;
+      if (shown !== undefined)
+        socket.openNotice = { refuse: false, message: JSON.stringify({ type: "auth", status: "success", user: shown }) };
       const id = (auth.user as { id?: unknown }).id;
       if (typeof id === "string" || typeof id === "number") this.users.bind(socket as never, id);
     }
@@ -681,10 +754,25 @@ export class VerbApp<Data = DefaultSocketData> {
     const boundHost =
       hostname !== undefined ? assertHostname("listen(hostname)", hostname) : (this.#hostname ?? DEFAULT_HOSTNAME);
     const adapter: VerbAdapter = await resolveAdapter(this.#adapterChoice);
-    const runtime = new ServerRuntime(this.#limits, (this.#websocket ?? {}) as WebSocketHandlers<unknown>, (socket) => {
-      this.clients.socketEnded(socket);
-      this.users.socketEnded(socket);
-    });
+    const runtime = new ServerRuntime(
+      this.#limits,
+      this.#resilience,
+      (this.#websocket ?? {}) as WebSocketHandlers<unknown>,
+      (socket) => {
+        this.clients.socketEnded(socket);
+        this.users.socketEnded(socket);
+      },
+      this.#logger,
+    );
+    const queue = this.#resilience.offlineQueue;
+    if (queue !== undefined) {
+      const store = queue.store ?? new MemoryOfflineStore();
+      this.clients.useOfflineQueue(store, { maxMessages: queue.maxMessages, ttlMs: queue.ttlMs }, runtime.counters);
+      runtime.queueDepth = () => store.totalDepth();
+      runtime.sweep = (now) => {
+        runtime.counters.offlineDropped += store.sweep?.(now, { maxMessages: queue.maxMessages, ttlMs: queue.ttlMs }) ?? 0;
+      };
+    }
     this.#runtime = runtime;
     const host: AdapterHost = {
       port: boundPort,
@@ -692,7 +780,7 @@ export class VerbApp<Data = DefaultSocketData> {
       limits: this.#limits,
       fetch: (request, remoteAddress) => this.fetch(request, remoteAddress),
       upgrade: (request) => this.#decideUpgrade(request),
-      reportError: (error) => logUnhandled(`engine error (${adapter.name})`, error),
+      reportError: (error) => this.#logError(`engine error (${adapter.name})`, error),
     };
     let server: AdapterServer;
     try {
@@ -711,7 +799,7 @@ export class VerbApp<Data = DefaultSocketData> {
       hostname: boundHost,
       url: `http://${visibleHost.includes(":") ? `[${visibleHost}]` : visibleHost}:${server.port}`,
       adapter: adapter.name,
-      close: (options) => this.close(options),
+      close: (options?: CloseOptions) => this.close(options),
       publish: (topic, data, options) => this.publish(topic, data, options),
       subscriberCount: (topic) => this.subscriberCount(topic),
     };
@@ -720,19 +808,32 @@ export class VerbApp<Data = DefaultSocketData> {
   }
 
   /**
-   * Graceful close: stops accepting (new upgrades get 503 while sockets close), closes every socket
-   * with `code` (1001), cuts off clients that do not finish within `timeout` ms, and resolves when
-   * every close hook ran and the port is free. Safe to call more than once.
+   * Graceful close: new upgrades get 503; every client is told (`notify`); send buffers get up
+   * to `grace` ms to drain; every socket is closed with `code` (1001); clients that do not finish
+   * within `timeout` ms are cut off; resolves when every close hook ran and the port is free.
+   * Safe to call more than once.
    */
-  close(options?: CloseSocketsOptions): Promise<void> {
+  close(options: CloseOptions = {}): Promise<void> {
     if (this.#closing !== undefined) return this.#closing;
     const runtime = this.#runtime;
     const server = this.#adapterServer;
     if (runtime === undefined || server === undefined) return Promise.resolve();
     this.#closing = (async () => {
-      const stopped = server.stopAccepting();
+      log(this.#logger, "info", { open: runtime.sockets.size }, "closing the server");
+      const notice = options.notify;
+      if (notice !== undefined && notice !== false) {
+        const text =
+          notice === true
+            ? JSON.stringify({ type: "server_shutdown", message: "Server is shutting down", timestamp: new Date().toISOString() })
+            : typeof notice === "string"
+              ? notice
+              : JSON.stringify(notice);
+        for (const socket of runtime.sockets) if (socket.readyState === 1) socket.send(text);
+      }
+      // What send() accepted before the shutdown reaches clients that keep reading.
+      await runtime.drainSends(options.grace ?? 5000);
       await runtime.closeSockets(options);
-      await stopped;
+      await server.stopAccepting();
       runtime.stop();
       await server.dispose?.();
       this.#runtime = undefined;
@@ -741,6 +842,30 @@ export class VerbApp<Data = DefaultSocketData> {
       this.#closing = undefined;
     })();
     return this.#closing;
+  }
+
+  /**
+   * Closes gracefully on SIGTERM/SIGINT (opt-in), then exits with `exitCode` (0). Returns a
+   * function that removes the signal handlers.
+   */
+  closeOnSignals(options: SignalOptions = {}): () => void {
+    const { signals = ["SIGTERM", "SIGINT"], exitCode = 0, ...closeOptions } = options;
+    const onSignal = (signal: NodeJS.Signals) => {
+      log(this.#logger, "info", { signal }, "signal received: closing gracefully");
+      this.close(closeOptions).then(
+        () => {
+          if (exitCode !== false) process.exit(exitCode);
+        },
+        (error: unknown) => {
+          this.#logError("graceful close failed", error);
+          if (exitCode !== false) process.exit(1);
+        },
+      );
+    };
+    for (const signal of signals) process.once(signal, onSignal);
+    return () => {
+      for (const signal of signals) process.off(signal, onSignal);
+    };
   }
 }
 

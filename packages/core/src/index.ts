@@ -12,6 +12,7 @@ export type {
   VerbAdapter,
 } from "./adapter.js";
 export {
+  type CloseOptions,
   createServer,
   type ErrorHandler,
   type HandlerResult,
@@ -19,6 +20,7 @@ export {
   type Middleware,
   type ServerHandle,
   ServerProtocol,
+  type SignalOptions,
   VerbApp,
 } from "./app.js";
 export { type AuthOptions, describeUser, extractToken, type TokenCarrier } from "./auth.js";
@@ -48,13 +50,23 @@ export type { CookieOptions } from "./http/cookies.js";
 export { VerbRequest } from "./http/request.js";
 export { type ResponseBody, type ResUpgradeOptions, VerbResponse } from "./http/response.js";
 export type { SendFileOptions } from "./http/send-file.js";
+export { type Logger, type LogMethod, quietLogger } from "./logger.js";
 export { createMessageRouter, type ErrorReply, MessageRouter, type MessageRouterOptions, type TypedMessage } from "./messages.js";
+export { type Metrics, toPrometheus } from "./metrics.js";
+export { MemoryOfflineStore, type OfflineStore, type QueueBounds, type QueuedMessage } from "./offline-queue.js";
 export {
   type AdapterName,
   type Compression,
   DEFAULT_LIMITS,
   type DefaultSocketData,
+  type HealthCheckOptions,
+  type HeartbeatOptions,
+  type OfflineQueueOptions,
+  type RateLimitOptions,
+  type ResilienceOptions,
+  type ResolvedResilience,
   type ResolvedWebSocketLimits,
+  resolveResilience,
   resolveWebSocketLimits,
   type ServerOptions,
   VerbOptionsError,

@@ -9,6 +9,8 @@
 
 import type { VerbAdapter } from "./adapter.js";
 import type { UpgradePolicy, WebSocketHandlers } from "./handlers.js";
+import type { Logger } from "./logger.js";
+import type { OfflineStore } from "./offline-queue.js";
 
 /** Compression mode for permessage-deflate. */
 export type Compression = "shared" | "dedicated" | "disabled";
@@ -58,11 +60,96 @@ export interface WebSocketLimits {
   maxLifetime?: number;
 }
 
-/** Everything `websocket: {...}` accepts: hooks, upgrade policy and limits. */
+/** Message rate limit: a token bucket of `burst` tokens refilled at `messages` per `per` seconds. */
+export interface RateLimitOptions {
+  /** Messages allowed per `per` seconds. */
+  messages: number;
+  /** Window in seconds. Default 1. */
+  per?: number;
+  /** Bucket size (short bursts above the rate). Default `messages`. */
+  burst?: number;
+  /** One bucket per connection (default) or one per client IP shared by its connections. */
+  scope?: "connection" | "ip";
+  /**
+   * Over the limit: `"reply"` (default) drops the message and sends
+   * `{"type":"error","message":"Rate limit exceeded","retryAfterMs":N}`; `"close"` closes with 1008.
+   */
+  onExceed?: "reply" | "close";
+}
+
+/** An application-level heartbeat that browser code can see (it cannot see ping frames). */
+export interface HeartbeatOptions {
+  /** Seconds between heartbeats sent to every open socket. */
+  interval: number;
+  /** The text sent. Default `{"type":"heartbeat"}`. */
+  message?: string;
+  /** A client message equal to this is taken as the heartbeat's answer and not passed to hooks. Default `{"type":"heartbeat"}`. */
+  reply?: string;
+}
+
+/** The spec's health check: ping every `interval` seconds; no pong within `timeout` seconds closes. */
+export interface HealthCheckOptions {
+  /** Seconds between pings. */
+  interval: number;
+  /** Seconds to wait for the pong. */
+  timeout: number;
+  /** Close code for an unresponsive client. Default 4408. */
+  code?: number;
+  /** Close reason. Default `"ping timeout"`. */
+  reason?: string;
+}
+
+/** Offline queue for clients registered with `app.clients`. */
+export interface OfflineQueueOptions {
+  /** Messages kept per client; the oldest go first. Default 100. */
+  maxMessages?: number;
+  /** Seconds a message (and a resume token) stays valid. Default 300. */
+  ttl?: number;
+  /** Where messages live. Default: in memory. */
+  store?: OfflineStore;
+}
+
+/** Admission control, rate limits, heartbeats, ordering and the offline queue. */
+export interface ResilienceOptions {
+  /** Open connections allowed on this server. Default: unlimited. */
+  maxConnections?: number;
+  /** Open connections allowed per client IP. Default: unlimited. */
+  maxConnectionsPerIp?: number;
+  /**
+   * Over a connection limit: `"reject"` (default) answers 503 with `Retry-After` before the
+   * upgrade; `"close"` accepts and closes with 1013 "Server overloaded" (the spec's style).
+   */
+  onOverload?: "reject" | "close";
+  /** Message rate limit. */
+  rateLimit?: RateLimitOptions;
+  /** Application-level heartbeat. */
+  heartbeat?: HeartbeatOptions;
+  /** Ping/pong health check. */
+  healthCheck?: HealthCheckOptions;
+  /** Async message hooks running at once per connection (1 = strictly one at a time, in order). Default 1. */
+  concurrency?: number;
+  /** Queue messages for offline clients (`app.clients.sendTo`) and replay them on resume. */
+  offlineQueue?: OfflineQueueOptions;
+}
+
+/** Everything `websocket: {...}` accepts: hooks, upgrade policy, limits, resilience. */
 export interface WebSocketOptions<Data = DefaultSocketData>
   extends WebSocketHandlers<Data>,
     UpgradePolicy<Data>,
-    WebSocketLimits {}
+    WebSocketLimits,
+    ResilienceOptions {}
+
+/** Resilience options with defaults filled in (undefined: feature off). */
+export interface ResolvedResilience {
+  readonly maxConnections: number;
+  readonly maxConnectionsPerIp: number;
+  readonly onOverload: "reject" | "close";
+  readonly rateLimit: Required<RateLimitOptions> | undefined;
+  readonly heartbeat: Required<HeartbeatOptions> | undefined;
+  readonly healthCheck: Required<HealthCheckOptions> | undefined;
+  readonly concurrency: number;
+  readonly offlineQueue: { maxMessages: number; ttlMs: number; store: OfflineStore | undefined } | undefined;
+}
 
 /** Per-connection data when the application does not declare its own type. */
 export type DefaultSocketData = Record<string, unknown>;
@@ -84,6 +171,8 @@ export interface ServerOptions<Data = DefaultSocketData> {
   bodyLimit?: number;
   /** Folder `res.sendFile` resolves paths against and never leaves. Default: the working directory. */
   fileRoot?: string;
+  /** Where Verb logs (pino, console, ...). Default: only unhandled errors, to `console.error`. */
+  logger?: Logger;
 }
 
 /** Limits with every default filled in: what adapters receive. */
@@ -129,9 +218,19 @@ export class VerbOptionsError extends TypeError {
 const HANDLER_KEYS = ["open", "message", "close", "error", "ping", "pong", "drain"] as const;
 const POLICY_KEYS = ["upgrade", "protocols", "allowedOrigins", "auth"] as const;
 const LIMIT_KEYS = Object.keys(DEFAULT_LIMITS) as (keyof ResolvedWebSocketLimits)[];
-const WEBSOCKET_KEYS = new Set<string>([...HANDLER_KEYS, ...POLICY_KEYS, ...LIMIT_KEYS]);
+const RESILIENCE_KEYS = [
+  "maxConnections",
+  "maxConnectionsPerIp",
+  "onOverload",
+  "rateLimit",
+  "heartbeat",
+  "healthCheck",
+  "concurrency",
+  "offlineQueue",
+] as const;
+const WEBSOCKET_KEYS = new Set<string>([...HANDLER_KEYS, ...POLICY_KEYS, ...LIMIT_KEYS, ...RESILIENCE_KEYS]);
 const ROUTE_KEYS = new Set<string>([...HANDLER_KEYS, ...POLICY_KEYS]);
-const SERVER_KEYS = new Set<string>(["port", "hostname", "websocket", "adapter", "bodyLimit", "fileRoot"]);
+const SERVER_KEYS = new Set<string>(["port", "hostname", "websocket", "adapter", "bodyLimit", "fileRoot", "logger"]);
 /** RFC 7230 token characters: what a subprotocol name may contain. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
@@ -334,4 +433,148 @@ export function assertServerOptionKeys(options: object): void {
   for (const key of Object.keys(options)) {
     if (!SERVER_KEYS.has(key)) throw unknownKey("", key, SERVER_KEYS);
   }
+}
+
+function objectOption(option: string, value: unknown, keys: readonly string[]): Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new VerbOptionsError(option, `must be an object with ${keys.join(", ")}; got ${describe(value)}`);
+  }
+  for (const key of Object.keys(value)) {
+    if (!keys.includes(key))
+      throw new VerbOptionsError(`${option}.${key}`, `is not a Verb option. Known options: ${keys.join(", ")}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function positiveNumber(option: string, value: unknown, max: number, unit: string): number {
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0 || value > max) {
+    throw new VerbOptionsError(option, `must be a number above 0 and at most ${max} (${unit}); got ${describe(value)}`);
+  }
+  return value;
+}
+
+function oneOf<T extends string>(option: string, value: unknown, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value as T)) {
+    throw new VerbOptionsError(option, `must be ${allowed.map((a) => JSON.stringify(a)).join(" or ")}; got ${describe(value)}`);
+  }
+  return value as T;
+}
+
+/** Validates the resilience options of `websocket: {...}` and fills in the defaults. */
+export function resolveResilience(options: ResilienceOptions = {}): ResolvedResilience {
+  const maxConnections =
+    options.maxConnections === undefined
+      ? Number.POSITIVE_INFINITY
+      : integerIn("websocket.maxConnections", options.maxConnections, 1, 2 ** 31 - 1, "connections");
+  const maxConnectionsPerIp =
+    options.maxConnectionsPerIp === undefined
+      ? Number.POSITIVE_INFINITY
+      : integerIn("websocket.maxConnectionsPerIp", options.maxConnectionsPerIp, 1, 2 ** 31 - 1, "connections");
+  const onOverload = oneOf("websocket.onOverload", options.onOverload, ["reject", "close"] as const, "reject");
+
+  let rateLimit: ResolvedResilience["rateLimit"];
+  if (options.rateLimit !== undefined) {
+    const raw = objectOption("websocket.rateLimit", options.rateLimit, ["messages", "per", "burst", "scope", "onExceed"]);
+    const messages = positiveNumber("websocket.rateLimit.messages", raw.messages, 1e9, "messages");
+    const per = raw.per === undefined ? 1 : positiveNumber("websocket.rateLimit.per", raw.per, 86_400, "seconds");
+    const burst = raw.burst === undefined ? messages : positiveNumber("websocket.rateLimit.burst", raw.burst, 1e9, "messages");
+    if (burst < 1) throw new VerbOptionsError("websocket.rateLimit.burst", `must be at least 1 (messages); got ${burst}`);
+    rateLimit = {
+      messages,
+      per,
+      burst,
+      scope: oneOf("websocket.rateLimit.scope", raw.scope, ["connection", "ip"] as const, "connection"),
+      onExceed: oneOf("websocket.rateLimit.onExceed", raw.onExceed, ["reply", "close"] as const, "reply"),
+    };
+  }
+
+  let heartbeat: ResolvedResilience["heartbeat"];
+  if (options.heartbeat !== undefined) {
+    const raw = objectOption("websocket.heartbeat", options.heartbeat, ["interval", "message", "reply"]);
+    const text = (key: string, value: unknown): string => {
+      if (value === undefined) return '{"type":"heartbeat"}';
+      if (typeof value !== "string" || value.length === 0)
+        throw new VerbOptionsError(`websocket.heartbeat.${key}`, `must be a non-empty string; got ${describe(value)}`);
+      return value;
+    };
+    heartbeat = {
+      interval: positiveNumber("websocket.heartbeat.interval", raw.interval, 3600, "seconds"),
+      message: text("message", raw.message),
+      reply: text("reply", raw.reply),
+    };
+  }
+
+  let healthCheck: ResolvedResilience["healthCheck"];
+  if (options.healthCheck !== undefined) {
+    const raw = objectOption("websocket.healthCheck", options.healthCheck, ["interval", "timeout", "code", "reason"]);
+    const interval = positiveNumber("websocket.healthCheck.interval", raw.interval, 3600, "seconds");
+    const timeout = positiveNumber("websocket.healthCheck.timeout", raw.timeout, 3600, "seconds");
+    if (timeout >= interval) {
+      throw new VerbOptionsError(
+        "websocket.healthCheck.timeout",
+        `must be shorter than websocket.healthCheck.interval (${interval} s); got ${timeout}`,
+      );
+    }
+    const code = raw.code === undefined ? 4408 : integerIn("websocket.healthCheck.code", raw.code, 1000, 4999, "a close code");
+    if (!((code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || code >= 3000)) {
+      throw new VerbOptionsError(
+        "websocket.healthCheck.code",
+        `must be a close code that may be sent (1000-1003, 1007-1014, 3000-4999); got ${code}`,
+      );
+    }
+    if (raw.reason !== undefined && typeof raw.reason !== "string") {
+      throw new VerbOptionsError("websocket.healthCheck.reason", `must be a string; got ${describe(raw.reason)}`);
+    }
+    healthCheck = { interval, timeout, code, reason: (raw.reason as string | undefined) ?? "ping timeout" };
+  }
+
+  const concurrency =
+    options.concurrency === undefined
+      ? 1
+      : integerIn("websocket.concurrency", options.concurrency, 1, 1_000_000, "messages at once");
+
+  let offlineQueue: ResolvedResilience["offlineQueue"];
+  if (options.offlineQueue !== undefined) {
+    const raw = objectOption("websocket.offlineQueue", options.offlineQueue, ["maxMessages", "ttl", "store"]);
+    const maxMessages =
+      raw.maxMessages === undefined
+        ? 100
+        : integerIn("websocket.offlineQueue.maxMessages", raw.maxMessages, 1, 1_000_000, "messages");
+    const ttl = raw.ttl === undefined ? 300 : positiveNumber("websocket.offlineQueue.ttl", raw.ttl, 30 * 86_400, "seconds");
+    const store = raw.store as OfflineStore | undefined;
+    if (
+      store !== undefined &&
+      (typeof store !== "object" || typeof store.enqueue !== "function" || typeof store.take !== "function")
+    ) {
+      throw new VerbOptionsError(
+        "websocket.offlineQueue.store",
+        "must implement the OfflineStore interface (enqueue, take, depth, issueToken, resolveToken, totalDepth)",
+      );
+    }
+    offlineQueue = { maxMessages, ttlMs: ttl * 1000, store };
+  }
+
+  return Object.freeze({
+    maxConnections,
+    maxConnectionsPerIp,
+    onOverload,
+    rateLimit,
+    heartbeat,
+    healthCheck,
+    concurrency,
+    offlineQueue,
+  });
+}
+
+/** Checks `logger`. */
+export function assertLogger(value: unknown): Logger {
+  if (typeof value !== "object" || value === null)
+    throw new VerbOptionsError("logger", `must be an object such as console or a pino logger; got ${describe(value)}`);
+  for (const level of ["debug", "info", "warn", "error"]) {
+    const method = (value as Record<string, unknown>)[level];
+    if (method !== undefined && typeof method !== "function")
+      throw new VerbOptionsError(`logger.${level}`, `must be a function; got ${describe(method)}`);
+  }
+  return value as Logger;
 }

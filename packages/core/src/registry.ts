@@ -4,7 +4,9 @@
  * engine and, with a backplane, across instances, without changing this API.
  */
 
-import type { SendData, SendOptions, VerbSocket } from "./socket.js";
+import type { Counters } from "./metrics.js";
+import type { OfflineStore, QueueBounds, QueuedMessage } from "./offline-queue.js";
+import type { SendData, SendOptions, SendStatus, VerbSocket } from "./socket.js";
 
 /** Topic prefix reserved by Verb. */
 export const RESERVED_TOPIC_PREFIX = "verb:";
@@ -33,6 +35,20 @@ interface Entry {
   metadata: unknown;
   connectedAt: Date;
   rooms: Set<string>;
+  /** While queued messages are being fetched from an async store: later sends wait here. */
+  replaying: [SendData, SendOptions | undefined][] | undefined;
+}
+
+function toQueued(message: SendData, options: SendOptions | undefined): QueuedMessage {
+  const binary = options?.binary ?? typeof message !== "string";
+  let data: string;
+  if (typeof message === "string") data = binary ? Buffer.from(message).toString("base64") : message;
+  else {
+    const bytes =
+      message instanceof ArrayBuffer ? Buffer.from(message) : Buffer.from(message.buffer, message.byteOffset, message.byteLength);
+    data = binary ? bytes.toString("base64") : bytes.toString("utf8");
+  }
+  return { data, binary, at: Date.now() };
 }
 
 function activityOf(socket: VerbSocket<unknown>): Date {
@@ -63,6 +79,7 @@ export class ClientRegistry<Data = Record<string, unknown>, Meta = Record<string
   readonly #clients = new Map<string, Entry>();
   readonly #bySocket = new Map<VerbSocket<unknown>, Entry>();
   readonly #rooms = new Map<string, Set<string>>();
+  #offline: { store: OfflineStore; bounds: QueueBounds; counters: Counters } | undefined;
 
   constructor(publisher: Publisher) {
     this.#publisher = publisher;
@@ -84,11 +101,85 @@ export class ClientRegistry<Data = Record<string, unknown>, Meta = Record<string
       metadata,
       connectedAt: new Date(),
       rooms: new Set(),
+      replaying: undefined,
     };
     this.#clients.set(clientId, entry);
     this.#bySocket.set(entry.socket, entry);
     socket.subscribe(ALL_CLIENTS);
+    if (this.#offline !== undefined) this.#replay(entry, this.#offline);
     return toClient<Data, Meta>(entry);
+  }
+
+  /** @internal Turns on the offline queue. */
+  useOfflineQueue(store: OfflineStore, bounds: QueueBounds, counters: Counters): void {
+    this.#offline = { store, bounds, counters };
+  }
+
+  /**
+   * Sends to a client by id. Offline (and with `offlineQueue` on), the message waits in its queue
+   * and is delivered, in order and once, when the client is registered again; returns `"queued"`.
+   * Without a queue an offline client's messages are `"dropped"`.
+   */
+  sendTo(clientId: string, message: SendData, options?: SendOptions): SendStatus | "queued" {
+    const entry = this.#clients.get(clientId);
+    if (entry !== undefined && entry.socket.readyState <= 1) {
+      if (entry.replaying !== undefined) {
+        entry.replaying.push([message, options]);
+        return "queued";
+      }
+      return entry.socket.send(message, options);
+    }
+    const offline = this.#offline;
+    if (offline === undefined) return "dropped";
+    offline.counters.offlineQueued++;
+    Promise.resolve(offline.store.enqueue(clientId, toQueued(message, options), offline.bounds)).then(
+      (dropped) => {
+        offline.counters.offlineDropped += dropped;
+      },
+      () => {
+        offline.counters.offlineDropped++;
+      },
+    );
+    return "queued";
+  }
+
+  /** A resume token for a client: presented later to `resume()`, it stands for the client id (valid for the queue's TTL). */
+  async resumeToken(clientId: string): Promise<string> {
+    const offline = this.#offline;
+    if (offline === undefined) throw new Error("resumeToken() needs websocket.offlineQueue");
+    return offline.store.issueToken(clientId, offline.bounds.ttlMs);
+  }
+
+  /** Registers a socket as the client a resume token stands for; its queued messages follow. Undefined for an unknown or expired token. */
+  async resume(socket: VerbSocket<Data>, token: string, metadata?: Meta): Promise<Client<Data, Meta> | undefined> {
+    const offline = this.#offline;
+    if (offline === undefined) throw new Error("resume() needs websocket.offlineQueue");
+    const clientId = await offline.store.resolveToken(token);
+    if (clientId === undefined || socket.readyState > 1) return undefined;
+    return this.addClient(socket, clientId, metadata);
+  }
+
+  /** Delivers a client's queued messages before anything sent after its registration. */
+  #replay(entry: Entry, offline: { store: OfflineStore; bounds: QueueBounds; counters: Counters }): void {
+    const deliver = (messages: QueuedMessage[]) => {
+      for (const message of messages) {
+        entry.socket.send(message.binary ? Buffer.from(message.data, "base64") : message.data, { binary: message.binary });
+      }
+      offline.counters.offlineDelivered += messages.length;
+    };
+    const taken = offline.store.take(entry.id, offline.bounds);
+    if (Array.isArray(taken)) {
+      deliver(taken);
+      return;
+    }
+    entry.replaying = [];
+    taken
+      .then(deliver, () => {})
+      .finally(() => {
+        const waiting = entry.replaying ?? [];
+        entry.replaying = undefined;
+        for (const [message, options] of waiting) entry.socket.send(message, options);
+      });
   }
 
   /** Unregisters a client and takes it out of every room. Returns whether it was registered. */

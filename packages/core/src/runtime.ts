@@ -1,16 +1,22 @@
 /**
- * The state of one listening server: its open sockets, the shared watchdog that enforces idle
- * timeout and max lifetime on every adapter, error routing, and counters.
+ * The state of one listening server: its sockets (pending and open), the shared watchdog that
+ * enforces idle timeout, max lifetime, heartbeats and health checks on every adapter, admission
+ * control, rate limits, error routing, and counters.
  */
 
 import { CloseCode, CloseReason } from "./close.js";
 import type { WebSocketHandlers } from "./handlers.js";
-import type { ResolvedWebSocketLimits } from "./options.js";
+import { type Logger, log, quietLogger } from "./logger.js";
+import { Counters, type Metrics } from "./metrics.js";
+import type { ResolvedResilience, ResolvedWebSocketLimits } from "./options.js";
+import { TokenBucket } from "./rate-limit.js";
 import type { ServerSocket } from "./socket.js";
 import { TopicHub } from "./topics.js";
 
 /** How often the watchdog runs; idle closes land between `idleTimeout` and `idleTimeout + 2 × tick`. */
 export const WATCHDOG_TICK_MS = 500;
+/** An accepted upgrade the engine never opened (client gone) stops counting after this long. */
+const PENDING_EXPIRY_MS = 10_000;
 
 type AnySocket = ServerSocket<unknown, unknown>;
 
@@ -24,40 +30,66 @@ export interface CloseSocketsOptions {
   timeout?: number;
 }
 
-/** Writes an error that has no handler to stderr, so it is never silent. */
-export function logUnhandled(context: string, error: unknown): void {
-  console.error(`[verb] ${context}:`, error);
-}
+/** Why an upgrade is over a connection limit, if it is. */
+export type Overload = "total" | "ip" | undefined;
 
 /** @internal */
 export class ServerRuntime {
   readonly limits: ResolvedWebSocketLimits;
+  readonly resilience: ResolvedResilience;
+  readonly counters = new Counters();
+  readonly logger: Logger;
   /** Bytes from which sends are compressed by default; -1 when compression is disabled. */
   readonly compressionThreshold: number;
+  /** Message hooks allowed in flight per connection. */
+  readonly concurrency: number;
+  /** A client message that answers the application heartbeat (swallowed), if any. */
+  readonly heartbeatReply: string | undefined;
   /** Coarse clock (ms), advanced by the watchdog; cheap to read on every frame. */
   readonly clock = { now: Date.now() };
   /** Sockets the engine holds open (from engineOpen to engineClose). */
   readonly sockets = new Set<AnySocket>();
+  /** Accepted upgrades the engine has not opened yet. */
+  readonly pending = new Set<AnySocket>();
   /** Topic subscriptions: the engine's, or emulated. */
   readonly topics = new TopicHub();
+  readonly #perIp = new Map<string, number>();
+  readonly #ipBuckets = new Map<string, TokenBucket>();
   readonly #fallbackHandlers: WebSocketHandlers<unknown>;
   readonly #onEnded: (socket: AnySocket) => void;
   #timer: ReturnType<typeof setInterval> | undefined;
   #released: (() => void) | undefined;
-  droppedSends = 0;
+  #nextHeartbeat = 0;
+  #nextHealthPing = 0;
+  #lastHealthPing = 0;
+  #healthChecked = true;
+  #nextSweep = 0;
+  /** Sweeps the offline queue (set by the app when it has one). */
+  sweep: ((now: number) => void) | undefined;
+  /** Offline messages waiting (set by the app when it has a queue). */
+  queueDepth: () => number = () => 0;
 
   constructor(
     limits: ResolvedWebSocketLimits,
+    resilience: ResolvedResilience,
     fallbackHandlers: WebSocketHandlers<unknown>,
     onEnded: (socket: AnySocket) => void = () => {},
+    logger: Logger = quietLogger,
   ) {
     this.limits = limits;
+    this.resilience = resilience;
+    this.logger = logger;
     this.#onEnded = onEnded;
     this.compressionThreshold = limits.compression === "disabled" ? -1 : limits.compressionThreshold;
+    this.concurrency = resilience.concurrency;
+    this.heartbeatReply = resilience.heartbeat?.reply;
     this.#fallbackHandlers = fallbackHandlers;
   }
 
   start(): void {
+    const now = Date.now();
+    if (this.resilience.heartbeat) this.#nextHeartbeat = now + this.resilience.heartbeat.interval * 1000;
+    if (this.resilience.healthCheck) this.#nextHealthPing = now + this.resilience.healthCheck.interval * 1000;
     this.#timer = setInterval(() => this.#tick(), WATCHDOG_TICK_MS);
     // The watchdog alone must not keep the process alive.
     this.#timer.unref?.();
@@ -68,8 +100,25 @@ export class ServerRuntime {
     this.#timer = undefined;
   }
 
+  /** Whether one more connection from `ip` is over a limit. */
+  overload(ip: string): Overload {
+    const { maxConnections, maxConnectionsPerIp } = this.resilience;
+    if (this.sockets.size + this.pending.size >= maxConnections) return "total";
+    if ((this.#perIp.get(ip) ?? 0) >= maxConnectionsPerIp) return "ip";
+    return undefined;
+  }
+
+  /** A socket was created for an accepted upgrade. */
+  socketCreated(socket: AnySocket): void {
+    this.pending.add(socket);
+    const ip = socket.remoteAddress;
+    this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
+  }
+
   socketOpened(socket: AnySocket): void {
+    this.pending.delete(socket);
     this.sockets.add(socket);
+    this.counters.connectionsTotal++;
   }
 
   /** The close hook is about to run: the registry and user directory forget the socket. */
@@ -79,11 +128,39 @@ export class ServerRuntime {
 
   socketReleased(socket: AnySocket): void {
     this.sockets.delete(socket);
+    this.#forgetIp(socket.remoteAddress);
     if (this.sockets.size === 0 && this.#released !== undefined) this.#released();
   }
 
-  countDropped(): void {
-    this.droppedSends++;
+  #forgetIp(ip: string): void {
+    const count = (this.#perIp.get(ip) ?? 1) - 1;
+    if (count <= 0) this.#perIp.delete(ip);
+    else this.#perIp.set(ip, count);
+  }
+
+  /** Whether a message must be refused by the rate limit (then this already answered or closed). */
+  rateLimited(socket: AnySocket): boolean {
+    const limit = this.resilience.rateLimit;
+    if (limit === undefined) return false;
+    const now = Date.now();
+    let bucket: TokenBucket | undefined;
+    if (limit.scope === "ip") {
+      bucket = this.#ipBuckets.get(socket.remoteAddress);
+      if (bucket === undefined) {
+        bucket = new TokenBucket(limit.burst, limit.messages / (limit.per * 1000), now);
+        this.#ipBuckets.set(socket.remoteAddress, bucket);
+      }
+    } else {
+      bucket = socket.bucket ??= new TokenBucket(limit.burst, limit.messages / (limit.per * 1000), now);
+    }
+    if (bucket.take(now)) return false;
+    this.counters.rateLimited++;
+    if (limit.onExceed === "close") {
+      socket.close(CloseCode.POLICY_VIOLATION, "Rate limit exceeded");
+    } else {
+      socket.send(JSON.stringify({ type: "error", message: "Rate limit exceeded", retryAfterMs: bucket.waitMs(now) }));
+    }
+    return true;
   }
 
   /** Whether a message of this size goes compressed by default. */
@@ -108,6 +185,7 @@ export class ServerRuntime {
     compress: boolean,
     from?: AnySocket,
   ): number {
+    this.counters.published++;
     const hub = this.topics;
     if (from !== undefined && hub.isNative && from.readyState === 1 && from.topicCount > 0) {
       // Engine publish from the socket excludes it (and needs it to be subscribed to something).
@@ -119,15 +197,16 @@ export class ServerRuntime {
   }
 
   reportSocketError(socket: AnySocket, error: Error): void {
+    this.counters.handlerErrors++;
     const hook = socket.handlers.error ?? this.#fallbackHandlers.error;
     if (hook !== undefined) {
       try {
         const result = hook(socket, error);
         if (result !== undefined && typeof (result as Promise<void>).then === "function") {
-          (result as Promise<void>).then(undefined, (inner: unknown) => logUnhandled("error hook rejected", inner));
+          (result as Promise<void>).then(undefined, (inner: unknown) => this.logError("the error hook rejected", inner));
         }
       } catch (inner) {
-        logUnhandled("error hook threw", inner);
+        this.logError("the error hook threw", inner);
       }
     }
     const listeners = socket.listenersFor("error");
@@ -136,12 +215,67 @@ export class ServerRuntime {
         try {
           listener(error);
         } catch (inner) {
-          logUnhandled("error listener threw", inner);
+          this.logError("an error listener threw", inner);
         }
       }
     }
     if (hook === undefined && (listeners === undefined || listeners.length === 0)) {
-      logUnhandled("unhandled error in a WebSocket hook (add websocket.error to handle it)", error);
+      this.logError("unhandled error in a WebSocket hook (add websocket.error to handle it)", error);
+    }
+  }
+
+  /** Logs an error nobody handled: never silent. */
+  logError(message: string, error: unknown): void {
+    log(this.logger, "error", { err: error }, message);
+  }
+
+  /** Metrics of this server. */
+  metrics(): Metrics {
+    const c = this.counters;
+    return {
+      connections: {
+        active: this.sockets.size,
+        pending: this.pending.size,
+        total: c.connectionsTotal,
+        rejected: c.connectionsRejected,
+      },
+      messages: { in: c.messagesIn, out: c.messagesOut, published: c.published },
+      bytes: { in: c.bytesIn, out: c.bytesOut },
+      backpressure: { buffered: c.sendsBuffered, dropped: c.sendsDropped },
+      rateLimited: c.rateLimited,
+      handlerErrors: c.handlerErrors,
+      heartbeatTimeouts: c.heartbeatTimeouts,
+      offlineQueue: {
+        queued: c.offlineQueued,
+        delivered: c.offlineDelivered,
+        dropped: c.offlineDropped,
+        depth: this.queueDepth(),
+      },
+      topics: this.topics.isNative ? -1 : this.topics.localCount,
+    };
+  }
+
+  /** Resolves once every socket has been released (or at once when none is open). */
+  #allReleased(): Promise<void> {
+    if (this.sockets.size === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.#released = resolve;
+    });
+  }
+
+  /** Waits until no socket has bytes waiting to be written, at most `graceMs`. */
+  async drainSends(graceMs: number): Promise<void> {
+    const deadline = Date.now() + graceMs;
+    for (;;) {
+      let waiting = false;
+      for (const socket of this.sockets) {
+        if (socket.readyState === 1 && socket.bufferedAmount > 0) {
+          waiting = true;
+          break;
+        }
+      }
+      if (!waiting || Date.now() >= deadline) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
 
@@ -150,13 +284,12 @@ export class ServerRuntime {
     const code = options.code ?? CloseCode.GOING_AWAY;
     const reason = options.reason ?? "";
     const timeout = options.timeout ?? 5000;
+    for (const socket of [...this.pending]) socket.close(code, reason);
     for (const socket of [...this.sockets]) {
       if (socket.readyState <= 1) socket.close(code, reason);
     }
     if (this.sockets.size === 0) return;
-    const released = new Promise<void>((resolve) => {
-      this.#released = resolve;
-    });
+    const released = this.#allReleased();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<boolean>((resolve) => {
       timer = setTimeout(() => resolve(true), timeout);
@@ -173,6 +306,13 @@ export class ServerRuntime {
   #tick(): void {
     const now = Date.now();
     this.clock.now = now;
+    this.#expirePending(now);
+    this.#heartbeats(now);
+    if (this.sweep !== undefined && now >= this.#nextSweep) {
+      this.#nextSweep = now + 5000;
+      this.sweep(now);
+    }
+    for (const [ip, bucket] of this.#ipBuckets) if (bucket.isFull(now)) this.#ipBuckets.delete(ip);
     const { idleTimeout, maxLifetime, sendPings } = this.limits;
     if ((idleTimeout === 0 && maxLifetime === 0) || this.sockets.size === 0) return;
     // lastActivity lags real time by up to one tick, so wait one extra tick: never close early.
@@ -191,6 +331,41 @@ export class ServerRuntime {
       } else if (idle >= pingAfter && socket.lastPingAt <= socket.lastActivity) {
         socket.lastPingAt = now;
         socket.ping();
+      }
+    }
+  }
+
+  #expirePending(now: number): void {
+    for (const socket of this.pending) {
+      if (now - socket.openedAt < PENDING_EXPIRY_MS) continue;
+      // The engine never opened it (the client left during the upgrade).
+      this.pending.delete(socket);
+      this.#forgetIp(socket.remoteAddress);
+    }
+  }
+
+  /** Application heartbeats and the ping/pong health check, on one schedule for all sockets. */
+  #heartbeats(now: number): void {
+    const heartbeat = this.resilience.heartbeat;
+    if (heartbeat !== undefined && now >= this.#nextHeartbeat) {
+      this.#nextHeartbeat = now + heartbeat.interval * 1000;
+      for (const socket of this.sockets) if (socket.readyState === 1) socket.send(heartbeat.message);
+    }
+    const health = this.resilience.healthCheck;
+    if (health === undefined) return;
+    if (now >= this.#nextHealthPing) {
+      this.#nextHealthPing = now + health.interval * 1000;
+      this.#lastHealthPing = now;
+      this.#healthChecked = false;
+      for (const socket of this.sockets) if (socket.readyState === 1) socket.ping();
+    } else if (!this.#healthChecked && now - this.#lastHealthPing >= health.timeout * 1000) {
+      this.#healthChecked = true;
+      const pinged = this.#lastHealthPing;
+      for (const socket of this.sockets) {
+        if (socket.readyState !== 1 || socket.openedAt > pinged || socket.pongedAt >= pinged) continue;
+        this.counters.heartbeatTimeouts++;
+        log(this.logger, "info", { ip: socket.remoteAddress }, "closing a client that did not answer the health-check ping");
+        socket.close(health.code, health.reason);
       }
     }
   }

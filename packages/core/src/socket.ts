@@ -9,6 +9,7 @@
 import type { SocketDriver } from "./adapter.js";
 import { assertSendableCloseCode, CloseCode, CloseReason, truncateCloseReason } from "./close.js";
 import type { HookResult, Message, SocketEvent, SocketEventMap, WebSocketHandlers } from "./handlers.js";
+import type { TokenBucket } from "./rate-limit.js";
 import type { ServerRuntime } from "./runtime.js";
 import { assertTopic } from "./topics.js";
 import type { UpgradeRequest } from "./upgrade-request.js";
@@ -120,11 +121,19 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
   readyState: ReadyStateValue = 0;
   /** @internal Coarse time (ms) of the last frame received. */ lastActivity = 0;
   /** @internal Coarse time (ms) of the last automatic ping. */ lastPingAt = 0;
-  /** @internal Time (ms, precise) the connection opened. */ openedAt = 0;
+  /** @internal Time (ms, precise) the connection opened (created, until it opens). */ openedAt = Date.now();
+  /** @internal Coarse time (ms) of the last pong. */ pongedAt = 0;
+  /** @internal Rate-limit bucket of this connection, once it sent a message. */ bucket: TokenBucket | undefined = undefined;
   #data: Data | undefined;
   #listeners: ListenerTable | null = null;
-  /** Messages held while an async hook of this connection is pending; null when idle. */
+  /** Messages waiting: an async open or the concurrency limit holds them; null when none wait. */
   #inbox: Message[] | null = null;
+  /** Message hooks in flight. */
+  #running = 0;
+  /** An async open hook is pending. */
+  #opening = false;
+  /** Refused at open (auth failure, overload): the application's hooks never see this socket. */
+  #silent = false;
   #ended = false;
   #wantDrain = false;
   #early: [SendData, SendOptions | undefined][] | null = null;
@@ -134,8 +143,14 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
   #awaitListener: boolean;
   /** Topics subscribed; null until the first subscription. */
   #topics: Set<string> | null = null;
-  /** @internal What to tell the client about authentication when the connection opens. */
-  authNotice: { failed: true } | { failed: false; announce: unknown } | undefined = undefined;
+  /**
+   * @internal What happens when the engine opens the socket, before any hook: refuse it (failed
+   * authentication, overload: the hooks never see it) or announce something (authentication).
+   */
+  openNotice:
+    | { refuse: true; message: string | undefined; code: number; reason: string }
+    | { refuse: false; message: string }
+    | undefined = undefined;
 
   constructor(
     runtime: ServerRuntime,
@@ -151,6 +166,7 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
     this.protocol = protocol;
     this.#data = data;
     this.#awaitListener = awaitListener;
+    runtime.socketCreated(this as ServerSocket<unknown, unknown>);
   }
 
   get data(): Data {
@@ -184,14 +200,19 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
       compress = options.compress ?? this.runtime.shouldCompress(payload);
     }
     const status = (this.driver as SocketDriver<Raw>).send(this.raw as Raw, payload, isBinary, compress);
+    const counters = this.runtime.counters;
+    counters.messagesOut++;
+    counters.bytesOut += typeof payload === "string" ? payload.length : payload.byteLength;
     if (status !== SENT) this.#backpressured(status);
     return status;
   }
 
   #backpressured(status: SendStatus): void {
     this.#wantDrain = true;
-    if (status === DROPPED) {
-      this.runtime.countDropped();
+    if (status !== DROPPED) {
+      this.runtime.counters.sendsBuffered++;
+    } else {
+      this.runtime.counters.sendsDropped++;
       if (this.runtime.limits.closeOnBackpressureLimit && this.readyState === 1) {
         this.terminateWith(CloseCode.ABNORMAL, CloseReason.BACKPRESSURE_LIMIT);
       }
@@ -316,7 +337,7 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
     if (event === "message" && this.#awaitListener) {
       this.#awaitListener = false;
       // Deliver what arrived before the listener, after the caller finished attaching listeners.
-      if (this.#inbox !== null) queueMicrotask(() => this.#release());
+      if (this.#inbox !== null) queueMicrotask(() => this.#drain());
     }
     return this;
   }
@@ -342,6 +363,7 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
     this.extensions = extensions;
     if (this.readyState === 2) {
       // Closed by the application before the engine opened it.
+      this.runtime.socketOpened(this as ServerSocket<unknown, unknown>);
       const pendingClose = this.#closeOnOpen;
       if (pendingClose === null) driver.terminate(raw);
       else driver.close(raw, pendingClose[0], pendingClose[1]);
@@ -355,16 +377,16 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
     this.openedAt = Date.now();
     this.runtime.socketOpened(this as ServerSocket<unknown, unknown>);
     if (this.#topics !== null) for (const topic of this.#topics) this.#engineSubscribe(topic);
-    const notice = this.authNotice;
+    const notice = this.openNotice;
     if (notice !== undefined) {
-      this.authNotice = undefined;
-      if (notice.failed) {
-        // The spec's style: tell the client, then close with 1008; the application never sees it.
-        this.send(JSON.stringify({ type: "auth", status: "error", message: "Authentication failed" }));
-        this.close(CloseCode.POLICY_VIOLATION, "Authentication failed");
+      this.openNotice = undefined;
+      if (notice.refuse) {
+        this.#silent = true;
+        if (notice.message !== undefined) this.send(notice.message);
+        this.close(notice.code, notice.reason);
         return;
       }
-      this.send(JSON.stringify({ type: "auth", status: "success", user: notice.announce }));
+      this.send(notice.message);
     }
     const hook = this.handlers.open;
     if (hook !== undefined) {
@@ -374,7 +396,18 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
       } catch (error) {
         this.reportError(error);
       }
-      if (isThenable(result)) this.#hold(result);
+      if (isThenable(result)) {
+        // Messages that arrive while an async open runs wait for it.
+        this.#opening = true;
+        if (this.#inbox === null) this.#inbox = [];
+        result.then(
+          () => this.#opened(),
+          (error: unknown) => {
+            this.reportError(error);
+            this.#opened();
+          },
+        );
+      }
     }
     const early = this.#early;
     if (early !== null) {
@@ -385,9 +418,15 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
 
   /** A complete message arrived: text as a string, binary as a Buffer the application may keep. */
   engineMessage(message: Message): void {
-    this.lastActivity = this.runtime.clock.now;
+    const runtime = this.runtime;
+    this.lastActivity = runtime.clock.now;
     // After a server-side close (e.g. failed authentication) late messages are not the application's.
     if (this.#ended) return;
+    const counters = runtime.counters;
+    counters.messagesIn++;
+    counters.bytesIn += message.length;
+    if (message === runtime.heartbeatReply || (runtime.resilience.rateLimit !== undefined && runtime.rateLimited(this as never)))
+      return;
     if (this.#inbox !== null) {
       this.#inbox.push(message);
       return;
@@ -396,8 +435,7 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
       this.#inbox = [message];
       return;
     }
-    const pending = this.#dispatch(message);
-    if (pending !== undefined) this.#hold(pending);
+    this.#start(message);
   }
 
   /** The client sent a ping (the engine already answered it). */
@@ -409,6 +447,7 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
   /** The client answered a ping. */
   enginePong(data: Buffer): void {
     this.lastActivity = this.runtime.clock.now;
+    this.pongedAt = Date.now();
     this.#emit("pong", this.handlers.pong, data);
   }
 
@@ -419,7 +458,7 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
   engineDropped(): void {
     if (this.readyState !== 1) return;
     this.#wantDrain = true;
-    this.runtime.countDropped();
+    this.runtime.counters.sendsDropped++;
     if (this.runtime.limits.closeOnBackpressureLimit && !this.#closeScheduled) {
       this.#closeScheduled = true;
       // The engine is in the middle of a fan-out: close after it returns, never inside it.
@@ -477,6 +516,7 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
       this.#topics = null;
     }
     this.runtime.socketEnded(this as ServerSocket<unknown, unknown>);
+    if (this.#silent) return;
     const hook = this.handlers.close;
     if (hook !== undefined) {
       try {
@@ -525,33 +565,38 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
     return pending;
   }
 
-  #hold(pending: PromiseLike<unknown>): void {
-    if (this.#inbox === null) this.#inbox = [];
+  /** Runs the message hook; counts it in flight while its promise is pending. */
+  #start(message: Message): void {
+    const pending = this.#dispatch(message);
+    if (pending === undefined) return;
+    this.#running++;
+    if (this.#running >= this.runtime.concurrency && this.#inbox === null) this.#inbox = [];
     pending.then(
-      () => this.#release(),
+      () => this.#settled(),
       (error: unknown) => {
         this.reportError(error);
-        this.#release();
+        this.#settled();
       },
     );
   }
 
-  #release(): void {
-    const inbox = this.#inbox as Message[];
-    while (inbox.length > 0) {
-      const pending = this.#dispatch(inbox.shift() as Message);
-      if (pending !== undefined) {
-        pending.then(
-          () => this.#release(),
-          (error: unknown) => {
-            this.reportError(error);
-            this.#release();
-          },
-        );
-        return;
-      }
-    }
-    this.#inbox = null;
+  #settled(): void {
+    this.#running--;
+    this.#drain();
+  }
+
+  #opened(): void {
+    this.#opening = false;
+    this.#drain();
+  }
+
+  /** Starts waiting messages while the concurrency limit allows; in arrival order. */
+  #drain(): void {
+    const inbox = this.#inbox;
+    if (inbox === null || this.#opening || this.#awaitListener) return;
+    const limit = this.runtime.concurrency;
+    while (inbox.length > 0 && this.#running < limit) this.#start(inbox.shift() as Message);
+    if (inbox.length === 0 && this.#running < limit && this.#inbox === inbox) this.#inbox = null;
   }
 
   #emit<E extends "ping" | "pong" | "drain">(

@@ -41,6 +41,11 @@ export class TopicHub {
     return this.#native !== undefined;
   }
 
+  /** Emulated topics with at least one subscriber. */
+  get localCount(): number {
+    return this.#local.size;
+  }
+
   /** Emulation: adds a subscriber. */
   add(topic: string, member: TopicMember): void {
     let members = this.#local.get(topic);

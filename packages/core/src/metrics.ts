@@ -1,0 +1,91 @@
+/**
+ * Counters and gauges of a server, as an object and in the Prometheus text format.
+ */
+
+/** Counters kept while the server runs (cheap increments on the hot paths). */
+export class Counters {
+  connectionsTotal = 0;
+  connectionsRejected = 0;
+  messagesIn = 0;
+  bytesIn = 0;
+  messagesOut = 0;
+  bytesOut = 0;
+  published = 0;
+  sendsBuffered = 0;
+  sendsDropped = 0;
+  rateLimited = 0;
+  handlerErrors = 0;
+  heartbeatTimeouts = 0;
+  offlineQueued = 0;
+  offlineDelivered = 0;
+  offlineDropped = 0;
+}
+
+/** A snapshot of a server's metrics. */
+export interface Metrics {
+  connections: {
+    /** Open now. */
+    active: number;
+    /** Accepted upgrades waiting for the engine to open them. */
+    pending: number;
+    /** Accepted since the server started. */
+    total: number;
+    /** Refused by `maxConnections`/`maxConnectionsPerIp` (503, or closed 1013). */
+    rejected: number;
+  };
+  /** Messages received and sent (a publish counts once, whatever its fan-out). */
+  messages: { in: number; out: number; published: number };
+  /** Payload sizes: bytes for binary, UTF-16 code units for text (exact for ASCII). */
+  bytes: { in: number; out: number };
+  /** Sends that met backpressure: queued ("buffered") or discarded ("dropped"). */
+  backpressure: { buffered: number; dropped: number };
+  /** Messages refused by the rate limit. */
+  rateLimited: number;
+  /** Hooks and listeners that threw or rejected. */
+  handlerErrors: number;
+  /** Connections closed by the health check. */
+  heartbeatTimeouts: number;
+  /** Offline queue: messages queued, delivered on resume, dropped (bound or TTL), waiting now. */
+  offlineQueue: { queued: number; delivered: number; dropped: number; depth: number };
+  /** Topics with at least one subscriber on this instance (emulated topics only; -1 when the engine keeps them). */
+  topics: number;
+}
+
+const HELP: [name: string, type: "counter" | "gauge", help: string, value: (m: Metrics) => number][] = [
+  ["verb_connections_active", "gauge", "Open WebSocket connections", (m) => m.connections.active],
+  ["verb_connections_pending", "gauge", "Accepted upgrades not yet open", (m) => m.connections.pending],
+  ["verb_connections_total", "counter", "WebSocket connections accepted", (m) => m.connections.total],
+  [
+    "verb_connections_rejected_total",
+    "counter",
+    "WebSocket connections refused by connection limits",
+    (m) => m.connections.rejected,
+  ],
+  ["verb_messages_in_total", "counter", "Messages received", (m) => m.messages.in],
+  ["verb_messages_out_total", "counter", "Messages sent", (m) => m.messages.out],
+  ["verb_messages_published_total", "counter", "Topic publishes", (m) => m.messages.published],
+  ["verb_bytes_in_total", "counter", "Payload received (bytes; UTF-16 units for text)", (m) => m.bytes.in],
+  ["verb_bytes_out_total", "counter", "Payload sent (bytes; UTF-16 units for text)", (m) => m.bytes.out],
+  ["verb_sends_buffered_total", "counter", "Sends queued behind backpressure", (m) => m.backpressure.buffered],
+  ["verb_sends_dropped_total", "counter", "Sends dropped at the backpressure limit", (m) => m.backpressure.dropped],
+  ["verb_rate_limited_total", "counter", "Messages refused by the rate limit", (m) => m.rateLimited],
+  ["verb_handler_errors_total", "counter", "Hooks that threw or rejected", (m) => m.handlerErrors],
+  ["verb_heartbeat_timeouts_total", "counter", "Connections closed by the health check", (m) => m.heartbeatTimeouts],
+  ["verb_offline_queued_total", "counter", "Messages queued for offline clients", (m) => m.offlineQueue.queued],
+  ["verb_offline_delivered_total", "counter", "Queued messages delivered on resume", (m) => m.offlineQueue.delivered],
+  ["verb_offline_dropped_total", "counter", "Queued messages dropped (bound or TTL)", (m) => m.offlineQueue.dropped],
+  ["verb_offline_queue_depth", "gauge", "Messages waiting for offline clients", (m) => m.offlineQueue.depth],
+];
+
+/** Formats metrics in the Prometheus text exposition format (version 0.0.4). */
+export function toPrometheus(metrics: Metrics, labels: Record<string, string> = {}): string {
+  const labelText = Object.entries(labels)
+    .map(([name, value]) => `${name}="${value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`)
+    .join(",");
+  const suffix = labelText.length > 0 ? `{${labelText}}` : "";
+  let text = "";
+  for (const [name, type, help, value] of HELP) {
+    text += `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name}${suffix} ${value(metrics)}\n`;
+  }
+  return text;
+}
