@@ -9,14 +9,7 @@
  *   {"op":"ping","data":"abc"} · {"op":"info"} · {"op":"send","count":N,"size":S,"binary":true}
  */
 
-import {
-  createServer,
-  type ServerHandle,
-  type VerbApp,
-  type VerbSocket,
-  type WebSocketLimits,
-  type WebSocketOptions,
-} from "@verb/core";
+import { createServer, type ServerHandle, type VerbApp, type VerbSocket, type WebSocketOptions } from "@verb/core";
 import { createFileRoot, httpRoutes } from "./fixture-http.js";
 import { type RealtimeData, realtimeRoutes } from "./fixture-realtime.js";
 
@@ -53,8 +46,39 @@ function describeMessage(message: string | Buffer): FixtureEvent {
   return { type: "message", kind: "binary", isBuffer: Buffer.isBuffer(message), length: message.length };
 }
 
-async function runCommand(ws: VerbSocket<Data>, command: Record<string, unknown>): Promise<void> {
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function runCommand(ws: VerbSocket<Data>, command: Record<string, unknown>, app: VerbApp<Data>): Promise<void> {
   switch (command.op) {
+    case "work": {
+      const seq = command.seq as number;
+      record(idOf(ws), { type: "work-start", seq });
+      await sleep((command.ms as number | undefined) ?? 10);
+      record(idOf(ws), { type: "work-end", seq });
+      ws.send(`done:${seq}`);
+      return;
+    }
+    case "register":
+      app.clients.addClient(ws, command.clientId as string);
+      ws.send(`registered:${String(command.clientId)}`);
+      return;
+    case "sendTo": {
+      const statuses: string[] = [];
+      const count = (command.count as number | undefined) ?? 1;
+      for (let i = 0; i < count; i++)
+        statuses.push(app.clients.sendTo(command.clientId as string, `${String(command.data)}${i}`));
+      record(idOf(ws), { type: "sendTo", statuses });
+      ws.send("sentTo");
+      return;
+    }
+    case "token":
+      ws.send(`token:${await app.clients.resumeToken(command.clientId as string)}`);
+      return;
+    case "resume": {
+      const client = await app.clients.resume(ws, command.token as string);
+      ws.send(`resumed:${client?.id ?? "none"}`);
+      return;
+    }
     case "close":
       ws.close(command.code as number | undefined, command.reason as string | undefined);
       return;
@@ -196,14 +220,22 @@ async function runCommand(ws: VerbSocket<Data>, command: Record<string, unknown>
   }
 }
 
-function hooks(profile: string): WebSocketOptions<Data> {
+function hooks(profile: string, app: VerbApp<Data>): WebSocketOptions<Data> {
   return {
     open(ws) {
       const id = ws.request.query.id ?? `anon-${Math.random().toString(36).slice(2)}`;
       ws.data = { id };
       socketOf.set(id, ws);
       record(id, { type: "open", profile }, ws);
-      if (ws.request.query.silent === undefined) ws.send(`welcome:${id}`);
+      const greet = () => {
+        if (ws.request.query.silent === undefined) ws.send(`welcome:${id}`);
+      };
+      if (profile !== "asyncopen") return greet();
+      // An async open: messages that arrive meanwhile must wait, in order.
+      return sleep(150).then(() => {
+        record(id, { type: "open-done" });
+        greet();
+      });
     },
     message(ws, message) {
       const id = idOf(ws);
@@ -213,7 +245,7 @@ function hooks(profile: string): WebSocketOptions<Data> {
         return;
       }
       if (typeof message === "string" && message.startsWith("cmd:")) {
-        return runCommand(ws, JSON.parse(message.slice(4)) as Record<string, unknown>);
+        return runCommand(ws, JSON.parse(message.slice(4)) as Record<string, unknown>, app);
       }
       ws.send(message);
     },
@@ -237,7 +269,7 @@ function hooks(profile: string): WebSocketOptions<Data> {
 }
 
 /** The profiles: name → limits. Every profile runs the same hooks. */
-export const PROFILES: Record<string, WebSocketLimits> = {
+export const PROFILES: Record<string, Partial<WebSocketOptions<Data>>> = {
   main: {},
   shutdown: {},
   shutdown2: {},
@@ -249,7 +281,21 @@ export const PROFILES: Record<string, WebSocketLimits> = {
   idle: { idleTimeout: 2 },
   idlenopings: { idleTimeout: 2, sendPings: false },
   lifetime: { maxLifetime: 0.05 },
+  admit: { maxConnections: 3 },
+  admitclose: { maxConnections: 2, onOverload: "close" },
+  perip: { maxConnectionsPerIp: 2 },
+  ratelimit: { rateLimit: { messages: 5, per: 1 } },
+  ratelimitclose: { rateLimit: { messages: 3, per: 1, onExceed: "close" } },
+  heartbeat: { heartbeat: { interval: 0.5 } },
+  health: { healthCheck: { interval: 1, timeout: 0.5 } },
+  asyncopen: {},
+  concurrent: { concurrency: 3 },
+  queue: { offlineQueue: { maxMessages: 5, ttl: 2 } },
+  metrics: {},
+  shutdown3: {},
 };
+
+const apps = new Map<string, VerbApp<Data>>();
 
 const handles = new Map<string, ServerHandle>();
 
@@ -280,13 +326,26 @@ function controlRoutes(app: VerbApp<Data>): void {
     if (handle === undefined) return res.status(404).json({ error: "no such profile" });
     res.json({ count: handle.subscriberCount(req.query.topic ?? "") });
   });
+  app.get("/__control/metrics/:profile", (req, res) => {
+    const target = apps.get(req.params.profile ?? "");
+    if (target === undefined) return res.status(404).json({ error: "no such profile" });
+    if (req.query.format === "prometheus") return res.text(target.metricsText({ profile: req.params.profile ?? "" }));
+    res.json(target.metrics());
+  });
   app.post("/__control/close/:profile", async (req, res) => {
     const handle = handles.get(req.params.profile ?? "");
     if (handle === undefined) return res.status(404).json({ error: "no such profile" });
     const started = Date.now();
     const code = req.query.code === undefined ? undefined : Number(req.query.code);
     const timeout = req.query.timeout === undefined ? undefined : Number(req.query.timeout);
-    await handle.close({ code, reason: req.query.reason, timeout });
+    const grace = req.query.grace === undefined ? undefined : Number(req.query.grace);
+    await handle.close({
+      code,
+      reason: req.query.reason,
+      timeout,
+      grace,
+      notify: req.query.notify === undefined ? undefined : true,
+    });
     handles.delete(req.params.profile ?? "");
     res.json({ closed: true, ms: Date.now() - started });
   });
@@ -298,7 +357,8 @@ async function main(): Promise<void> {
   const files = createFileRoot();
   for (const [name, limits] of Object.entries(PROFILES)) {
     const app = createServer<Data>();
-    app.withOptions({ websocket: { ...limits, ...hooks(name) } });
+    apps.set(name, app);
+    app.withOptions({ websocket: { ...limits, ...hooks(name, app) } });
     if (name === "main") controlRoutes(app);
     const handle = await app.listen(0, "127.0.0.1");
     handles.set(name, handle);

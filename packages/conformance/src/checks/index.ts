@@ -14,6 +14,7 @@ import { messageChecks } from "./messages.js";
 import { protocolChecks } from "./protocol.js";
 import { realtimeChecks } from "./realtime.js";
 import { requestChecks } from "./request.js";
+import { resilienceChecks } from "./resilience.js";
 import { sendChecks } from "./send.js";
 import { shutdownChecks } from "./shutdown.js";
 import { timeoutChecks } from "./timeouts.js";
@@ -33,6 +34,7 @@ export const allChecks: Check[] = [
   ...timeoutChecks,
   ...topicChecks,
   ...realtimeChecks,
+  ...resilienceChecks,
   ...requestChecks,
   ...httpChecks,
   ...upgradeChecks,

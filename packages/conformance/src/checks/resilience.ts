@@ -1,0 +1,350 @@
+/**
+ * Resilience: admission control, rate limits, heartbeats, ordered async handlers, offline queue
+ * and resume, graceful shutdown with a notice, metrics.
+ */
+
+import assert from "node:assert/strict";
+import { Opcode, RawClient } from "../clients/raw.js";
+import { TestClient } from "../clients/ws-client.js";
+import type { Check, CheckContext } from "../types.js";
+
+const category = "resilience";
+const cmd = (command: object) => `cmd:${JSON.stringify(command)}`;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function refusedStatus(
+  ctx: CheckContext,
+  profile: string,
+  options: { localAddress?: string } = {},
+): Promise<{ status: number; retryAfter?: string }> {
+  try {
+    const client = await TestClient.open(ctx.wsUrl(profile, ctx.id(), "silent=1"), options);
+    client.terminate();
+    return { status: 101 };
+  } catch (error) {
+    const status = (error as { status?: number }).status ?? 0;
+    return { status };
+  }
+}
+
+async function metrics(ctx: CheckContext, profile: string) {
+  const response = await ctx.http("main", `/__control/metrics/${profile}`);
+  return (await response.json()) as {
+    connections: { active: number; pending: number; total: number; rejected: number };
+    messages: { in: number; out: number; published: number };
+    bytes: { in: number; out: number };
+    rateLimited: number;
+    handlerErrors: number;
+    heartbeatTimeouts: number;
+    offlineQueue: { queued: number; delivered: number; dropped: number; depth: number };
+  };
+}
+
+export const resilienceChecks: Check[] = [
+  {
+    id: "resilience.max-connections-reject",
+    title: "maxConnections: over the limit an upgrade is refused with 503 and Retry-After; room again once one closes",
+    category,
+    async run(ctx) {
+      const open = await Promise.all([0, 1, 2].map(() => ctx.open("admit", ctx.id(), { query: "silent=1" })));
+      const raw = await RawClient.connect(ctx.port("admit"), { path: `/?id=${ctx.id()}` });
+      ctx.defer(() => raw.destroy());
+      assert.equal(raw.response.status, 503);
+      assert.equal(raw.response.headers["retry-after"], "5");
+      (open[0] as TestClient).close(1000);
+      await (open[0] as TestClient).waitClose();
+      await sleep(50);
+      assert.equal((await refusedStatus(ctx, "admit")).status, 101, "a slot frees when a connection closes");
+      const seen = await metrics(ctx, "admit");
+      assert.ok(seen.connections.rejected >= 1, `rejected: ${seen.connections.rejected}`);
+    },
+  },
+  {
+    id: "resilience.max-connections-close",
+    title: 'maxConnections with onOverload "close": accepted then closed 1013 "Server overloaded"; no hook sees it',
+    category,
+    async run(ctx) {
+      await Promise.all([0, 1].map(() => ctx.open("admitclose", ctx.id(), { query: "silent=1" })));
+      const id = ctx.id();
+      const extra = await ctx.open("admitclose", id, { query: "silent=1" });
+      const closed = await extra.waitClose();
+      assert.deepEqual(closed, { code: 1013, reason: "Server overloaded" });
+      await sleep(50);
+      assert.deepEqual(await ctx.events(id), [], "the hooks never saw the refused connection");
+    },
+  },
+  {
+    id: "resilience.max-connections-per-ip",
+    title: "maxConnectionsPerIp: a third connection from one IP is refused; another IP still gets in",
+    category,
+    async run(ctx) {
+      await Promise.all([0, 1].map(() => ctx.open("perip", ctx.id(), { query: "silent=1" })));
+      assert.equal((await refusedStatus(ctx, "perip")).status, 503);
+      assert.equal((await refusedStatus(ctx, "perip", { localAddress: "127.0.0.2" })).status, 101);
+    },
+  },
+  {
+    id: "resilience.rate-limit-reply",
+    title: "rate limit: messages over the bucket get an error reply and never reach the hook; the bucket refills",
+    category,
+    async run(ctx) {
+      const id = ctx.id();
+      const client = await ctx.open("ratelimit", id, { query: "silent=1" });
+      for (let i = 0; i < 10; i++) client.send(`r${i}`);
+      await client.until(() => client.received.length >= 10, "10 answers");
+      const texts = client.received.map((m) => m.text);
+      assert.deepEqual(texts.slice(0, 5), ["r0", "r1", "r2", "r3", "r4"]);
+      for (const text of texts.slice(5)) {
+        const reply = JSON.parse(text) as { type: string; message: string; retryAfterMs: number };
+        assert.equal(reply.message, "Rate limit exceeded");
+        assert.ok(reply.retryAfterMs > 0 && reply.retryAfterMs <= 1000, `retryAfterMs ${reply.retryAfterMs}`);
+      }
+      const seen = (await ctx.events(id)).filter((e) => e.type === "message").length;
+      assert.equal(seen, 5, "refused messages must not reach the message hook");
+      await sleep(1100);
+      client.send("after refill");
+      assert.equal((await client.message(10)).text, "after refill");
+      assert.ok((await metrics(ctx, "ratelimit")).rateLimited >= 5);
+    },
+  },
+  {
+    id: "resilience.rate-limit-close",
+    title: 'rate limit with onExceed "close": the connection closes with 1008 "Rate limit exceeded"',
+    category,
+    async run(ctx) {
+      const client = await ctx.open("ratelimitclose", ctx.id(), { query: "silent=1" });
+      for (let i = 0; i < 6; i++) client.send(`x${i}`);
+      assert.deepEqual(await client.waitClose(), { code: 1008, reason: "Rate limit exceeded" });
+    },
+  },
+  {
+    id: "resilience.app-heartbeat",
+    title: "application heartbeat: browsers can see it every interval; the reply is swallowed",
+    category,
+    slow: true,
+    async run(ctx) {
+      const id = ctx.id();
+      const client = await ctx.open("heartbeat", id, { query: "silent=1" });
+      await client.until(
+        () => client.received.filter((m) => m.text === '{"type":"heartbeat"}').length >= 2,
+        "two heartbeats",
+        3000,
+      );
+      client.send('{"type":"heartbeat"}');
+      client.send("real message");
+      await client.until(() => client.received.some((m) => m.text === "real message"), "the echo");
+      const messages = (await ctx.events(id)).filter((e) => e.type === "message");
+      assert.equal(messages.length, 1, "the heartbeat reply must not reach the message hook");
+    },
+  },
+  {
+    id: "resilience.health-check",
+    title: 'health check: a client that does not answer pings is closed (4408 "ping timeout"); one that answers stays',
+    category,
+    slow: true,
+    async run(ctx) {
+      const silentId = ctx.id();
+      const silent = await ctx.raw("health", silentId, { query: "silent=1" });
+      const polite = await ctx.open("health", ctx.id(), { query: "silent=1" });
+      const frame = await silent.nextFrame((f) => f.opcode === Opcode.CLOSE, 4000);
+      assert.equal(frame.payload.readUInt16BE(0), 4408);
+      assert.equal(frame.payload.subarray(2).toString(), "ping timeout");
+      assert.ok(
+        silent.frames.some((f) => f.opcode === Opcode.PING),
+        "the server pinged first",
+      );
+      const hook = await ctx.waitEvent(silentId, (e) => e.type === "close", "the close hook");
+      assert.equal(hook.code, 4408);
+      await sleep(1500);
+      assert.equal(polite.closeInfo, undefined, "a client answering pings stays open");
+      assert.ok(polite.pings.length >= 2);
+      assert.ok((await metrics(ctx, "health")).heartbeatTimeouts >= 1);
+    },
+  },
+  {
+    id: "resilience.ordered-async",
+    title: "async message hooks run one at a time in arrival order",
+    category,
+    async run(ctx) {
+      const id = ctx.id();
+      const client = await ctx.open("main", id, { query: "silent=1" });
+      client.send(cmd({ op: "work", seq: 1, ms: 80 }));
+      client.send(cmd({ op: "work", seq: 2, ms: 5 }));
+      client.send(cmd({ op: "work", seq: 3, ms: 30 }));
+      for (let i = 0; i < 3; i++) assert.equal((await client.message(i)).text, `done:${i + 1}`);
+      const work = (await ctx.events(id)).filter((e) => e.type.startsWith("work-")).map((e) => `${e.type}:${String(e.seq)}`);
+      assert.deepEqual(work, ["work-start:1", "work-end:1", "work-start:2", "work-end:2", "work-start:3", "work-end:3"]);
+    },
+  },
+  {
+    id: "resilience.concurrency",
+    title: "concurrency 3: up to three hooks overlap, the fourth waits, starts stay in arrival order",
+    category,
+    async run(ctx) {
+      const id = ctx.id();
+      const client = await ctx.open("concurrent", id, { query: "silent=1" });
+      for (const [seq, ms] of [
+        [1, 150],
+        [2, 100],
+        [3, 50],
+        [4, 10],
+      ]) {
+        client.send(cmd({ op: "work", seq, ms }));
+      }
+      await client.until(() => client.received.length >= 4, "four answers");
+      assert.deepEqual(
+        client.received.map((m) => m.text),
+        ["done:3", "done:4", "done:2", "done:1"],
+      );
+      const work = (await ctx.events(id)).filter((e) => e.type.startsWith("work-")).map((e) => `${e.type}:${String(e.seq)}`);
+      assert.deepEqual(work.slice(0, 3), ["work-start:1", "work-start:2", "work-start:3"]);
+      assert.ok(work.indexOf("work-start:4") > work.indexOf("work-end:3"), "the fourth starts after one of the three ended");
+    },
+  },
+  {
+    id: "resilience.async-open-holds",
+    title: "messages that arrive while an async open hook runs are held, then handled in order",
+    category,
+    async run(ctx) {
+      const id = ctx.id();
+      const client = await ctx.open("asyncopen", id);
+      for (let i = 0; i < 3; i++) client.send(`early${i}`);
+      assert.equal((await client.message(0)).text, `welcome:${id}`);
+      for (let i = 0; i < 3; i++) assert.equal((await client.message(i + 1)).text, `early${i}`);
+      const types = (await ctx.events(id)).map((e) => e.type);
+      assert.ok(types.indexOf("open-done") < types.indexOf("message"), `events: ${types.join(",")}`);
+    },
+  },
+  {
+    id: "resilience.offline-queue-resume",
+    title: "offline queue: messages for an absent client wait and arrive once, in order, before new ones",
+    category,
+    async run(ctx) {
+      const clientId = `q-${ctx.id()}`;
+      const first = await ctx.open("queue", ctx.id(), { query: "silent=1" });
+      first.send(cmd({ op: "register", clientId }));
+      assert.equal((await first.message()).text, `registered:${clientId}`);
+      first.close(1000);
+      await first.waitClose();
+      const senderId = ctx.id();
+      const sender = await ctx.open("queue", senderId, { query: "silent=1" });
+      sender.send(cmd({ op: "sendTo", clientId, data: "q", count: 3 }));
+      await sender.message();
+      const sent = await ctx.waitEvent(senderId, (e) => e.type === "sendTo", "the sendTo statuses");
+      assert.deepEqual(sent.statuses, ["queued", "queued", "queued"]);
+      const back = await ctx.open("queue", ctx.id(), { query: "silent=1" });
+      back.send(cmd({ op: "register", clientId }));
+      sender.send(cmd({ op: "sendTo", clientId, data: "live", count: 1 }));
+      const texts: string[] = [];
+      for (let i = 0; i < 5; i++) texts.push((await back.message()).text);
+      assert.deepEqual(texts, ["q0", "q1", "q2", `registered:${clientId}`, "live0"]);
+      const again = await ctx.open("queue", ctx.id(), { query: "silent=1" });
+      again.send(cmd({ op: "register", clientId }));
+      assert.equal((await again.message()).text, `registered:${clientId}`, "nothing is delivered twice");
+    },
+  },
+  {
+    id: "resilience.offline-queue-bounds",
+    title: "offline queue: bounded (oldest dropped first) and expiring (TTL)",
+    category,
+    slow: true,
+    async run(ctx) {
+      const clientId = `qb-${ctx.id()}`;
+      const sender = await ctx.open("queue", ctx.id(), { query: "silent=1" });
+      sender.send(cmd({ op: "sendTo", clientId, data: "b", count: 8 }));
+      await sender.message();
+      const back = await ctx.open("queue", ctx.id(), { query: "silent=1" });
+      back.send(cmd({ op: "register", clientId }));
+      const texts: string[] = [];
+      for (let i = 0; i < 6; i++) texts.push((await back.message()).text);
+      assert.deepEqual(texts, ["b3", "b4", "b5", "b6", "b7", `registered:${clientId}`], "the 5 newest of 8 remain");
+      back.close(1000);
+      await back.waitClose();
+      const expiring = `qt-${ctx.id()}`;
+      sender.send(cmd({ op: "sendTo", clientId: expiring, data: "old", count: 2 }));
+      await sender.message();
+      await sleep(2300);
+      const late = await ctx.open("queue", ctx.id(), { query: "silent=1" });
+      late.send(cmd({ op: "register", clientId: expiring }));
+      assert.equal((await late.message()).text, `registered:${expiring}`, "messages older than the TTL are gone");
+      assert.ok((await metrics(ctx, "queue")).offlineQueue.dropped >= 3);
+    },
+  },
+  {
+    id: "resilience.resume-token",
+    title: "offline queue: a resume token brings a reconnecting client its messages; an unknown token does nothing",
+    category,
+    async run(ctx) {
+      const clientId = `qr-${ctx.id()}`;
+      const first = await ctx.open("queue", ctx.id(), { query: "silent=1" });
+      first.send(cmd({ op: "register", clientId }));
+      await first.message();
+      first.send(cmd({ op: "token", clientId }));
+      const token = (await first.message()).text.slice("token:".length);
+      first.terminate();
+      await first.waitClose();
+      await sleep(50);
+      const sender = await ctx.open("queue", ctx.id(), { query: "silent=1" });
+      sender.send(cmd({ op: "sendTo", clientId, data: "t", count: 2 }));
+      await sender.message();
+      const back = await ctx.open("queue", ctx.id(), { query: "silent=1" });
+      back.send(cmd({ op: "resume", token }));
+      assert.deepEqual(
+        [(await back.message()).text, (await back.message()).text, (await back.message()).text],
+        ["t0", "t1", `resumed:${clientId}`],
+      );
+      const stranger = await ctx.open("queue", ctx.id(), { query: "silent=1" });
+      stranger.send(cmd({ op: "resume", token: "not-a-token" }));
+      assert.equal((await stranger.message()).text, "resumed:none");
+    },
+  },
+  {
+    id: "resilience.graceful-shutdown",
+    title: "graceful close: a reading client gets every message sent before shutdown, the notice, then 1001",
+    category,
+    timeoutMs: 30_000,
+    async run(ctx) {
+      const id = ctx.id();
+      const raw = await ctx.raw("shutdown3", id, { query: "silent=1" });
+      raw.sendText(cmd({ op: "send", count: 200, size: 20_000 }));
+      await ctx.waitEvent(id, (e) => e.type === "sent", "the sends");
+      const closing = ctx.http("main", "/__control/close/shutdown3?notify=1&grace=5000", { method: "POST" });
+      const end = await raw.waitEnd(20_000);
+      assert.equal((await closing).status, 200);
+      const texts = raw.frames.filter((f) => f.opcode === Opcode.TEXT).map((f) => f.payload.toString());
+      assert.equal(texts.filter((t) => t.length === 20_000).length, 200, "every message accepted before shutdown arrives");
+      const notice = JSON.parse(texts[texts.length - 1] ?? "{}") as { type?: string; message?: string };
+      assert.equal(notice.type, "server_shutdown");
+      assert.equal(notice.message, "Server is shutting down");
+      assert.equal(end.closeFrame?.code, 1001);
+      const hook = await ctx.waitEvent(id, (e) => e.type === "close", "the close hook");
+      assert.equal(hook.code, 1001);
+    },
+  },
+  {
+    id: "resilience.metrics",
+    title: "metrics after a scripted session: connections, messages, bytes; the Prometheus text agrees",
+    category,
+    async run(ctx) {
+      const before = await metrics(ctx, "metrics");
+      const a = await ctx.open("metrics", ctx.id(), { query: "silent=1" });
+      const b = await ctx.open("metrics", ctx.id(), { query: "silent=1" });
+      for (const client of [a, b]) for (const text of ["one", "three", "fiftyfive"]) client.send(text);
+      await a.until(() => a.received.length >= 3, "a's echoes");
+      await b.until(() => b.received.length >= 3, "b's echoes");
+      b.close(1000);
+      await b.waitClose();
+      await sleep(50);
+      const after = await metrics(ctx, "metrics");
+      assert.equal(after.connections.active - before.connections.active, 1);
+      assert.equal(after.connections.total - before.connections.total, 2);
+      assert.equal(after.messages.in - before.messages.in, 6);
+      assert.equal(after.messages.out - before.messages.out, 6);
+      assert.equal(after.bytes.in - before.bytes.in, 2 * (3 + 5 + 9));
+      assert.equal(after.bytes.out - before.bytes.out, 2 * (3 + 5 + 9));
+      const text = await (await ctx.http("main", "/__control/metrics/metrics?format=prometheus")).text();
+      assert.match(text, new RegExp(`^verb_connections_active\\{profile="metrics"\\} ${after.connections.active}$`, "m"));
+      assert.match(text, /^# TYPE verb_messages_in_total counter$/m);
+    },
+  },
+];
