@@ -5,6 +5,7 @@
 
 import type { AdapterHost, AdapterServer, UpgradeDecision, VerbAdapter } from "./adapter.js";
 import { type AuthOptions, describeUser, extractToken, type TokenCarrier } from "./auth.js";
+import type { Backplane } from "./backplane.js";
 import { CloseCode } from "./close.js";
 import type { UpgradeHookResult, UpgradePolicy, WebSocketHandlers, WebSocketRoute } from "./handlers.js";
 import { BodyError, hasBody, parseBody, readBodyBytes } from "./http/body.js";
@@ -15,6 +16,7 @@ import { type Logger, log, quietLogger } from "./logger.js";
 import { type Metrics, toPrometheus } from "./metrics.js";
 import { MemoryOfflineStore } from "./offline-queue.js";
 import {
+  assertBackplane,
   assertBodyLimit,
   assertFileRoot,
   assertHandlers,
@@ -202,6 +204,7 @@ export class VerbApp<Data = DefaultSocketData> {
   #limits: ResolvedWebSocketLimits = DEFAULT_LIMITS;
   #resilience: ResolvedResilience = resolveResilience({});
   #logger: Logger = quietLogger;
+  #backplane: Backplane | undefined;
   #bodyLimit = DEFAULT_BODY_LIMIT;
   #fileRoot: string | undefined;
   readonly #routes = new Router<HttpHandler>();
@@ -240,6 +243,7 @@ export class VerbApp<Data = DefaultSocketData> {
     if (options.bodyLimit !== undefined) this.#bodyLimit = assertBodyLimit(options.bodyLimit);
     if (options.fileRoot !== undefined) this.#fileRoot = assertFileRoot(options.fileRoot);
     if (options.logger !== undefined) this.#logger = assertLogger(options.logger);
+    if (options.backplane !== undefined) this.#backplane = assertBackplane(options.backplane);
     if (options.websocket !== undefined) {
       const merged = { ...this.#websocket, ...options.websocket } as WebSocketOptions<Data>;
       assertHandlers(merged, "websocket.");
@@ -274,6 +278,25 @@ export class VerbApp<Data = DefaultSocketData> {
     const isBinary = options?.binary ?? typeof payload !== "string";
     const compress = options?.compress ?? runtime.shouldCompress(payload);
     return runtime.publish(topic, payload, isBinary, compress) > 0;
+  }
+
+  /**
+   * Publishes like `publish` and resolves with how many local subscribers and how many other
+   * instances (with a backplane) received it.
+   */
+  async deliver(topic: string, data: SendData, options?: SendOptions): Promise<{ local: number; remote: number }> {
+    assertTopic(topic);
+    const runtime = this.#runtime;
+    if (runtime === undefined) return { local: 0, remote: 0 };
+    const payload = payloadOf(data);
+    const isBinary = options?.binary ?? typeof payload !== "string";
+    const compress = options?.compress ?? runtime.shouldCompress(payload);
+    return runtime.deliver(topic, payload, isBinary, compress);
+  }
+
+  /** Whether a backplane carries publishes to other instances. */
+  get hasBackplane(): boolean {
+    return this.#backplane !== undefined;
   }
 
   /** Counters and gauges of the running server (zeros when it is not listening). */
@@ -764,6 +787,15 @@ export class VerbApp<Data = DefaultSocketData> {
       },
       this.#logger,
     );
+    const backplane = this.#backplane;
+    if (backplane !== undefined) {
+      // Before binding the port: an unreachable broker fails listen() with a clear error.
+      await backplane.start({
+        deliver: (topic, message) => runtime.receive(topic, message),
+        error: (error, stage) => runtime.backplaneError(error, stage),
+      });
+      runtime.backplane = backplane;
+    }
     const queue = this.#resilience.offlineQueue;
     if (queue !== undefined) {
       const store = queue.store ?? new MemoryOfflineStore();
@@ -787,6 +819,7 @@ export class VerbApp<Data = DefaultSocketData> {
       server = await adapter.listen(host);
     } catch (error) {
       this.#runtime = undefined;
+      await backplane?.close();
       throw error;
     }
     this.#adapterServer = server;
@@ -836,6 +869,7 @@ export class VerbApp<Data = DefaultSocketData> {
       await server.stopAccepting();
       runtime.stop();
       await server.dispose?.();
+      await runtime.backplane?.close();
       this.#runtime = undefined;
       this.#adapterServer = undefined;
       this.#handle = undefined;

@@ -19,6 +19,10 @@ export class Counters {
   offlineQueued = 0;
   offlineDelivered = 0;
   offlineDropped = 0;
+  backplaneOut = 0;
+  backplaneIn = 0;
+  backplaneLost = 0;
+  backplaneErrors = 0;
 }
 
 /** A snapshot of a server's metrics. */
@@ -49,6 +53,13 @@ export interface Metrics {
   offlineQueue: { queued: number; delivered: number; dropped: number; depth: number };
   /** Topics with at least one subscriber on this instance (emulated topics only; -1 when the engine keeps them). */
   topics: number;
+  /**
+   * With a backplane: whether the broker is reachable, topics this instance receives, publishes
+   * sent to and received from other instances, publishes lost (broker unreachable), errors.
+   */
+  backplane:
+    | { connected: boolean; topics: number; published: number; received: number; lost: number; errors: number }
+    | undefined;
 }
 
 const HELP: [name: string, type: "counter" | "gauge", help: string, value: (m: Metrics) => number][] = [
@@ -75,6 +86,15 @@ const HELP: [name: string, type: "counter" | "gauge", help: string, value: (m: M
   ["verb_offline_delivered_total", "counter", "Queued messages delivered on resume", (m) => m.offlineQueue.delivered],
   ["verb_offline_dropped_total", "counter", "Queued messages dropped (bound or TTL)", (m) => m.offlineQueue.dropped],
   ["verb_offline_queue_depth", "gauge", "Messages waiting for offline clients", (m) => m.offlineQueue.depth],
+  [
+    "verb_backplane_connected",
+    "gauge",
+    "Whether the backplane broker is reachable (1) or not (0)",
+    (m) => (m.backplane?.connected ? 1 : 0),
+  ],
+  ["verb_backplane_published_total", "counter", "Publishes sent to other instances", (m) => m.backplane?.published ?? 0],
+  ["verb_backplane_received_total", "counter", "Publishes received from other instances", (m) => m.backplane?.received ?? 0],
+  ["verb_backplane_lost_total", "counter", "Publishes that could not reach the backplane", (m) => m.backplane?.lost ?? 0],
 ];
 
 /** Formats metrics in the Prometheus text exposition format (version 0.0.4). */

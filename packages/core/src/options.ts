@@ -8,6 +8,7 @@
  */
 
 import type { VerbAdapter } from "./adapter.js";
+import type { Backplane } from "./backplane.js";
 import type { UpgradePolicy, WebSocketHandlers } from "./handlers.js";
 import type { Logger } from "./logger.js";
 import type { OfflineStore } from "./offline-queue.js";
@@ -173,6 +174,8 @@ export interface ServerOptions<Data = DefaultSocketData> {
   fileRoot?: string;
   /** Where Verb logs (pino, console, ...). Default: only unhandled errors, to `console.error`. */
   logger?: Logger;
+  /** Carries publishes (topics, rooms, users, `sendTo`) to the other instances, e.g. `redisBackplane()` of `@verb/redis`. */
+  backplane?: Backplane;
 }
 
 /** Limits with every default filled in: what adapters receive. */
@@ -230,7 +233,7 @@ const RESILIENCE_KEYS = [
 ] as const;
 const WEBSOCKET_KEYS = new Set<string>([...HANDLER_KEYS, ...POLICY_KEYS, ...LIMIT_KEYS, ...RESILIENCE_KEYS]);
 const ROUTE_KEYS = new Set<string>([...HANDLER_KEYS, ...POLICY_KEYS]);
-const SERVER_KEYS = new Set<string>(["port", "hostname", "websocket", "adapter", "bodyLimit", "fileRoot", "logger"]);
+const SERVER_KEYS = new Set<string>(["port", "hostname", "websocket", "adapter", "bodyLimit", "fileRoot", "logger", "backplane"]);
 /** RFC 7230 token characters: what a subprotocol name may contain. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
@@ -577,4 +580,25 @@ export function assertLogger(value: unknown): Logger {
       throw new VerbOptionsError(`logger.${level}`, `must be a function; got ${describe(method)}`);
   }
   return value as Logger;
+}
+
+/** Checks `backplane`. */
+export function assertBackplane(value: unknown): Backplane {
+  const candidate = value as Backplane | null;
+  if (
+    typeof candidate !== "object" ||
+    candidate === null ||
+    typeof candidate.instanceId !== "string" ||
+    typeof candidate.start !== "function" ||
+    typeof candidate.publish !== "function" ||
+    typeof candidate.subscribe !== "function" ||
+    typeof candidate.unsubscribe !== "function" ||
+    typeof candidate.close !== "function"
+  ) {
+    throw new VerbOptionsError(
+      "backplane",
+      "must implement the Backplane interface (instanceId, start, publish, subscribe, unsubscribe, close), e.g. redisBackplane() of @verb/redis",
+    );
+  }
+  return candidate;
 }

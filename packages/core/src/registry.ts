@@ -12,6 +12,7 @@ import type { SendData, SendOptions, SendStatus, VerbSocket } from "./socket.js"
 export const RESERVED_TOPIC_PREFIX = "verb:";
 const ALL_CLIENTS = `${RESERVED_TOPIC_PREFIX}clients`;
 const roomTopic = (roomId: string) => `${RESERVED_TOPIC_PREFIX}room:${roomId}`;
+const clientTopic = (clientId: string) => `${RESERVED_TOPIC_PREFIX}client:${clientId}`;
 
 /** A registered client. */
 export interface Client<Data = Record<string, unknown>, Meta = Record<string, unknown>> {
@@ -24,9 +25,11 @@ export interface Client<Data = Record<string, unknown>, Meta = Record<string, un
   readonly lastActivity: Date;
 }
 
-/** What the registry needs from the app: publishing to topics. */
+/** What the registry needs from the app: publishing to topics, here and on other instances. */
 export interface Publisher {
   publish(topic: string, data: SendData, options?: SendOptions): boolean;
+  deliver(topic: string, data: SendData, options?: SendOptions): Promise<{ local: number; remote: number }>;
+  readonly hasBackplane: boolean;
 }
 
 interface Entry {
@@ -106,6 +109,8 @@ export class ClientRegistry<Data = Record<string, unknown>, Meta = Record<string
     this.#clients.set(clientId, entry);
     this.#bySocket.set(entry.socket, entry);
     socket.subscribe(ALL_CLIENTS);
+    // Other instances reach this client through its own topic.
+    if (this.#publisher.hasBackplane) socket.subscribe(clientTopic(clientId));
     if (this.#offline !== undefined) this.#replay(entry, this.#offline);
     return toClient<Data, Meta>(entry);
   }
@@ -116,9 +121,11 @@ export class ClientRegistry<Data = Record<string, unknown>, Meta = Record<string
   }
 
   /**
-   * Sends to a client by id. Offline (and with `offlineQueue` on), the message waits in its queue
-   * and is delivered, in order and once, when the client is registered again; returns `"queued"`.
-   * Without a queue an offline client's messages are `"dropped"`.
+   * Sends to a client by id. Registered here: sent at once (the send status). Otherwise, with a
+   * backplane, it goes to the instance that has the client; and when no instance has it (with
+   * `offlineQueue` on) it waits in its queue and is delivered, in order and once, when the client is
+   * registered again. Returns `"queued"` when it left for another instance or the queue, `"dropped"`
+   * when it can go nowhere.
    */
   sendTo(clientId: string, message: SendData, options?: SendOptions): SendStatus | "queued" {
     const entry = this.#clients.get(clientId);
@@ -129,8 +136,22 @@ export class ClientRegistry<Data = Record<string, unknown>, Meta = Record<string
       }
       return entry.socket.send(message, options);
     }
+    if (this.#publisher.hasBackplane) {
+      this.#publisher.deliver(clientTopic(clientId), message, options).then(
+        ({ remote }) => {
+          if (remote === 0) this.#enqueue(clientId, message, options);
+        },
+        () => this.#enqueue(clientId, message, options),
+      );
+      return "queued";
+    }
+    return this.#enqueue(clientId, message, options) ? "queued" : "dropped";
+  }
+
+  /** Puts a message in a client's offline queue; false without a queue. */
+  #enqueue(clientId: string, message: SendData, options: SendOptions | undefined): boolean {
     const offline = this.#offline;
-    if (offline === undefined) return "dropped";
+    if (offline === undefined) return false;
     offline.counters.offlineQueued++;
     Promise.resolve(offline.store.enqueue(clientId, toQueued(message, options), offline.bounds)).then(
       (dropped) => {
@@ -140,7 +161,7 @@ export class ClientRegistry<Data = Record<string, unknown>, Meta = Record<string
         offline.counters.offlineDropped++;
       },
     );
-    return "queued";
+    return true;
   }
 
   /** A resume token for a client: presented later to `resume()`, it stands for the client id (valid for the queue's TTL). */
@@ -189,7 +210,10 @@ export class ClientRegistry<Data = Record<string, unknown>, Meta = Record<string
     for (const roomId of [...entry.rooms]) this.leaveRoom(clientId, roomId);
     this.#clients.delete(clientId);
     this.#bySocket.delete(entry.socket);
-    if (entry.socket.readyState <= 1) entry.socket.unsubscribe(ALL_CLIENTS);
+    if (entry.socket.readyState <= 1) {
+      entry.socket.unsubscribe(ALL_CLIENTS);
+      if (this.#publisher.hasBackplane) entry.socket.unsubscribe(clientTopic(clientId));
+    }
     return true;
   }
 

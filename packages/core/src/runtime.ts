@@ -4,6 +4,7 @@
  * control, rate limits, error routing, and counters.
  */
 
+import type { Backplane, BackplaneMessage } from "./backplane.js";
 import { CloseCode, CloseReason } from "./close.js";
 import type { WebSocketHandlers } from "./handlers.js";
 import { type Logger, log, quietLogger } from "./logger.js";
@@ -68,6 +69,10 @@ export class ServerRuntime {
   sweep: ((now: number) => void) | undefined;
   /** Offline messages waiting (set by the app when it has a queue). */
   queueDepth: () => number = () => 0;
+  /** Carries publishes to the other instances, when configured. */
+  backplane: Backplane | undefined;
+  /** With a backplane: local subscribers per topic (the instance subscribes to a topic once). */
+  readonly #topicRefs = new Map<string, number>();
 
   constructor(
     limits: ResolvedWebSocketLimits,
@@ -175,8 +180,8 @@ export class ServerRuntime {
   }
 
   /**
-   * Publishes to a topic: to every subscriber but `from` when given. Returns how many
-   * subscribers it reached.
+   * Publishes to a topic: to every local subscriber but `from` when given, and, with a backplane,
+   * to the other instances (fire and forget). Returns how many local subscribers it reached.
    */
   publish(
     topic: string,
@@ -184,6 +189,30 @@ export class ServerRuntime {
     isBinary: boolean,
     compress: boolean,
     from?: AnySocket,
+  ): number {
+    const local = this.#publishLocal(topic, data, isBinary, compress, from);
+    if (this.backplane !== undefined) void this.#forward(this.backplane, topic, data, isBinary, compress);
+    return local;
+  }
+
+  /** Like `publish`, and resolves with how many other instances received it. */
+  async deliver(
+    topic: string,
+    data: string | ArrayBuffer | Uint8Array,
+    isBinary: boolean,
+    compress: boolean,
+  ): Promise<{ local: number; remote: number }> {
+    const local = this.#publishLocal(topic, data, isBinary, compress, undefined);
+    const remote = this.backplane === undefined ? 0 : await this.#forward(this.backplane, topic, data, isBinary, compress);
+    return { local, remote };
+  }
+
+  #publishLocal(
+    topic: string,
+    data: string | ArrayBuffer | Uint8Array,
+    isBinary: boolean,
+    compress: boolean,
+    from: AnySocket | undefined,
   ): number {
     this.counters.published++;
     const hub = this.topics;
@@ -194,6 +223,61 @@ export class ServerRuntime {
       return count;
     }
     return hub.publish(topic, data, isBinary, compress, from);
+  }
+
+  #forward(
+    backplane: Backplane,
+    topic: string,
+    data: string | ArrayBuffer | Uint8Array,
+    binary: boolean,
+    compress: boolean,
+  ): Promise<number> {
+    this.counters.backplaneOut++;
+    const message: BackplaneMessage = {
+      origin: backplane.instanceId,
+      data: data instanceof ArrayBuffer ? new Uint8Array(data) : data,
+      binary,
+      compress,
+    };
+    return backplane.publish(topic, message).catch((error: unknown) => {
+      this.counters.backplaneLost++;
+      this.backplaneError(error instanceof Error ? error : new Error(String(error)), "publish");
+      return 0;
+    });
+  }
+
+  /** A publish from another instance: deliver it to the local subscribers. */
+  receive(topic: string, message: BackplaneMessage): void {
+    if (this.backplane === undefined || message.origin === this.backplane.instanceId) return;
+    this.counters.backplaneIn++;
+    this.topics.publish(topic, message.data, message.binary, message.compress, undefined);
+  }
+
+  backplaneError(error: Error, stage: string): void {
+    this.counters.backplaneErrors++;
+    log(this.logger, "warn", { err: error, stage }, `backplane ${stage} failed`);
+  }
+
+  /** A local socket started receiving `topic`. */
+  topicJoined(topic: string): void {
+    const backplane = this.backplane;
+    if (backplane === undefined) return;
+    const refs = this.#topicRefs.get(topic) ?? 0;
+    this.#topicRefs.set(topic, refs + 1);
+    if (refs === 0) backplane.subscribe(topic);
+  }
+
+  /** A local socket stopped receiving `topic`. */
+  topicLeft(topic: string): void {
+    const backplane = this.backplane;
+    if (backplane === undefined) return;
+    const refs = (this.#topicRefs.get(topic) ?? 1) - 1;
+    if (refs > 0) {
+      this.#topicRefs.set(topic, refs);
+      return;
+    }
+    this.#topicRefs.delete(topic);
+    backplane.unsubscribe(topic);
   }
 
   reportSocketError(socket: AnySocket, error: Error): void {
@@ -252,6 +336,17 @@ export class ServerRuntime {
         depth: this.queueDepth(),
       },
       topics: this.topics.isNative ? -1 : this.topics.localCount,
+      backplane:
+        this.backplane === undefined
+          ? undefined
+          : {
+              connected: this.backplane.connected,
+              topics: this.#topicRefs.size,
+              published: c.backplaneOut,
+              received: c.backplaneIn,
+              lost: c.backplaneLost,
+              errors: c.backplaneErrors,
+            },
     };
   }
 

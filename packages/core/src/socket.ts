@@ -143,6 +143,8 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
   #awaitListener: boolean;
   /** Topics subscribed; null until the first subscription. */
   #topics: Set<string> | null = null;
+  /** The subscriptions were handed to the engine (and counted for the backplane). */
+  #joined = false;
   /**
    * @internal What happens when the engine opens the socket, before any hook: refuse it (failed
    * authentication, overload: the hooks never see it) or announce something (authentication).
@@ -294,6 +296,7 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
     const driver = this.driver as SocketDriver<Raw>;
     if (this.runtime.topics.isNative && driver.unsubscribe !== undefined) driver.unsubscribe(this.raw as Raw, topic);
     else this.runtime.topics.remove(topic, this);
+    this.runtime.topicLeft(topic);
   }
 
   isSubscribed(topic: string): boolean {
@@ -321,6 +324,7 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
     const driver = this.driver as SocketDriver<Raw>;
     if (this.runtime.topics.isNative && driver.subscribe !== undefined) driver.subscribe(this.raw as Raw, topic);
     else this.runtime.topics.add(topic, this);
+    this.runtime.topicJoined(topic);
   }
 
   /** @internal Engine publish from this socket (native topics only). */
@@ -376,6 +380,7 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
     // Precise: max lifetime is measured from here, and must never end a connection early.
     this.openedAt = Date.now();
     this.runtime.socketOpened(this as ServerSocket<unknown, unknown>);
+    this.#joined = true;
     if (this.#topics !== null) for (const topic of this.#topics) this.#engineSubscribe(topic);
     const notice = this.openNotice;
     if (notice !== undefined) {
@@ -513,6 +518,7 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
     if (topics !== null) {
       // Engines drop a closed socket's subscriptions themselves; the emulation must be told.
       if (!this.runtime.topics.isNative) for (const topic of topics) this.runtime.topics.remove(topic, this);
+      if (this.#joined) for (const topic of topics) this.runtime.topicLeft(topic);
       this.#topics = null;
     }
     this.runtime.socketEnded(this as ServerSocket<unknown, unknown>);

@@ -59,9 +59,18 @@ export class UserDirectory<Data = Record<string, unknown>> {
     return this.#userOf.get(socket as VerbSocket<unknown>);
   }
 
-  /** Sends to every socket of a user. Returns whether the user has any socket (here, or on another instance). */
+  /**
+   * Sends to every socket of a user, here and (with a backplane) on other instances. Returns
+   * whether a socket here received it; `deliver` also waits for the other instances.
+   */
   send(userId: string | number, message: SendData, options?: SendOptions): boolean {
     return this.#publisher.publish(userTopic(String(userId)), message, options);
+  }
+
+  /** Sends like `send` and resolves with whether any socket of the user, on any instance, received it. */
+  async deliver(userId: string | number, message: SendData, options?: SendOptions): Promise<boolean> {
+    const { local, remote } = await this.#publisher.deliver(userTopic(String(userId)), message, options);
+    return local > 0 || remote > 0;
   }
 
   /** Sends to every socket of every bound user. */
