@@ -14,7 +14,7 @@ function library(dir: string, entry: Record<string, string>, extra: Partial<Opti
     platform: "node",
     splitting: false,
     tsconfig: dir === "adapters/bun" ? "adapters/bun/tsconfig.json" : "tsconfig.json",
-    external: [/^@verb\//, "ws", "uWebSockets.js", "bun", "zod", "valibot"],
+    external: [/^@verb\//, "ws", "uWebSockets.js", "bun", "zod", "valibot", "ioredis"],
     ...extra,
   };
 }
@@ -24,6 +24,7 @@ export default defineConfig([
   library("adapters/bun", { index: "src/index.ts" }),
   library("adapters/node", { index: "src/index.ts" }),
   library("adapters/uws", { index: "src/index.ts" }),
+  library("packages/redis", { index: "src/index.ts" }),
   library("packages/conformance", { index: "src/index.ts" }, { shims: true, clean: false }),
   // The CLI and the fixture run as programs: ESM only, no declarations.
   library(
@@ -42,6 +43,7 @@ export default defineConfig([
       notifications: "notifications.ts",
       stocks: "stocks.ts",
       binary: "binary.ts",
+      cluster: "cluster.ts",
     },
     { format: ["esm"], dts: false, sourcemap: false },
   ),

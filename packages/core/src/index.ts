@@ -24,6 +24,7 @@ export {
   VerbApp,
 } from "./app.js";
 export { type AuthOptions, describeUser, extractToken, type TokenCarrier } from "./auth.js";
+export type { Backplane, BackplaneMessage, BackplaneSink } from "./backplane.js";
 export {
   assertSendableCloseCode,
   CloseCode,
