@@ -72,7 +72,7 @@ function nameOf(ws: Ws): string {
 
 function buildRouter(app: VerbApp<RealtimeData>, requireAuth: boolean): MessageRouter<RealtimeData> {
   const send = (ws: Ws, value: unknown) => ws.send(JSON.stringify(value));
-  return createMessageRouter<RealtimeData>({ requireAuth })
+  return createMessageRouter<RealtimeData>({ requireAuth, rateLimits: { limited: { messages: 2, per: 1 } } })
     .on("join_room", (ws, data) => {
       const roomId = String(data.roomId);
       app.clients.joinRoom(clientIdOf(ws), roomId);
@@ -109,6 +109,7 @@ function buildRouter(app: VerbApp<RealtimeData>, requireAuth: boolean): MessageR
         rooms: app.clients.roomsOf(clientIdOf(ws)),
       });
     })
+    .on("limited", (ws) => send(ws, { type: "limited_ok" }))
     .on("strict", strictSchema, (ws, data) => send(ws, { type: "strict_ok", n: data.n, tags: data.tags }))
     .on("fail", () => {
       throw new Error("handler failure");

@@ -5,7 +5,8 @@
  */
 
 import type { Message } from "./handlers.js";
-import type { VerbSocket } from "./socket.js";
+import { TokenBucket } from "./rate-limit.js";
+import type { ServerSocket, VerbSocket } from "./socket.js";
 import { type InferOutput, issuePath, type SchemaResult, type StandardSchemaV1 } from "./standard-schema.js";
 
 /** The error reply the router sends. */
@@ -14,6 +15,8 @@ export interface ErrorReply {
   message: string;
   /** For validation failures: which fields, and what is wrong with them. */
   issues?: { path: string; message: string }[];
+  /** For rate limits: when to try again. */
+  retryAfterMs?: number;
 }
 
 /** Options of {@link createMessageRouter}. */
@@ -23,6 +26,12 @@ export interface MessageRouterOptions<Data> {
    * "Authentication required". `true`, or a predicate for custom rules. Default false.
    */
   requireAuth?: boolean | ((ws: VerbSocket<Data>) => boolean);
+  /**
+   * Rate limits per message type and connection, e.g. `{ chat: { messages: 5, per: 1 } }`: over it
+   * a message gets `{"type":"error","message":"Rate limit exceeded for chat","retryAfterMs":N}`
+   * and its handler does not run. Counted in `metrics().rateLimited`.
+   */
+  rateLimits?: Record<string, { messages: number; per?: number; burst?: number }>;
 }
 
 /** A message of a known type, before validation. */
@@ -46,9 +55,21 @@ export class MessageRouter<Data = Record<string, unknown>> {
   readonly #routes = new Map<string, Route<Data>>();
   readonly #binary = new Map<number, (ws: VerbSocket<Data>, payload: Buffer) => unknown>();
   readonly #requireAuth: MessageRouterOptions<Data>["requireAuth"];
+  readonly #limits: Map<string, { capacity: number; ratePerMs: number }> | undefined;
+  /** Buckets per socket and type; a closed socket's buckets go with it. */
+  readonly #buckets = new WeakMap<object, Map<string, TokenBucket>>();
 
   constructor(options: MessageRouterOptions<Data> = {}) {
     this.#requireAuth = options.requireAuth;
+    if (options.rateLimits !== undefined) {
+      this.#limits = new Map();
+      for (const [type, limit] of Object.entries(options.rateLimits)) {
+        const per = limit.per ?? 1;
+        if (!(limit.messages > 0) || !(per > 0))
+          throw new RangeError(`rateLimits.${type} needs messages > 0 and per > 0 (seconds)`);
+        this.#limits.set(type, { capacity: limit.burst ?? limit.messages, ratePerMs: limit.messages / (per * 1000) });
+      }
+    }
   }
 
   /** Handles messages of `type`, validated by `schema`; the handler gets the schema's output type. */
@@ -116,11 +137,34 @@ export class MessageRouter<Data = Record<string, unknown>> {
     const type = (data as { type: string }).type;
     const route = this.#routes.get(type);
     if (route === undefined) return reply(socket, { type: "error", message: `Unknown message type: ${type}` });
+    if (this.#limits !== undefined && this.#overLimit(socket, type)) return;
     if (route.schema === undefined) return this.#run(ws, type, route, data);
     const result = route.schema["~standard"].validate(data);
     if (isThenable(result)) return result.then((settled) => this.#validated(ws, type, route, settled));
     return this.#validated(ws, type, route, result);
   };
+
+  /** Whether a message of `type` exceeds its rate limit (then the error reply is already sent). */
+  #overLimit(ws: VerbSocket<unknown>, type: string): boolean {
+    const limit = (this.#limits as Map<string, { capacity: number; ratePerMs: number }>).get(type);
+    if (limit === undefined) return false;
+    let buckets = this.#buckets.get(ws);
+    if (buckets === undefined) {
+      buckets = new Map();
+      this.#buckets.set(ws, buckets);
+    }
+    const now = Date.now();
+    let bucket = buckets.get(type);
+    if (bucket === undefined) {
+      bucket = new TokenBucket(limit.capacity, limit.ratePerMs, now);
+      buckets.set(type, bucket);
+    }
+    if (bucket.take(now)) return false;
+    const counters = (ws as Partial<ServerSocket<unknown, unknown>>).runtime?.counters;
+    if (counters !== undefined) counters.rateLimited++;
+    reply(ws, { type: "error", message: `Rate limit exceeded for ${type}`, retryAfterMs: bucket.waitMs(now) } as ErrorReply);
+    return true;
+  }
 
   #validated(ws: VerbSocket<Data>, type: string, route: Route<Data>, result: SchemaResult<unknown>): unknown {
     if (result.issues !== undefined) {

@@ -173,6 +173,22 @@ export const realtimeChecks: Check[] = [
     },
   },
   {
+    id: "realtime.rate-limit-per-type",
+    title: "a rate limit per message type refuses the excess of that type only, with an error reply",
+    category,
+    async run(ctx) {
+      const client = await connect(ctx, `/?client=lim-${ctx.id()}`);
+      for (let i = 0; i < 3; i++) send(client, { type: "limited" });
+      send(client, { type: "whoami" });
+      assert.deepEqual(await json(client), { type: "limited_ok" });
+      assert.deepEqual(await json(client), { type: "limited_ok" });
+      const refused = await json(client);
+      assert.equal(refused.message, "Rate limit exceeded for limited");
+      assert.ok((refused.retryAfterMs as number) > 0);
+      assert.equal((await json(client)).type, "whoami", "other types are not limited");
+    },
+  },
+  {
     id: "realtime.binary-dispatch",
     title: "binary messages dispatched on their first byte; unknown types get an error reply",
     category,
