@@ -125,7 +125,15 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
     }
     const headers: [string, string][] = [["Sec-WebSocket-Protocol", decision.protocol]];
     for (const [name, value] of decision.headers) headers.push([name, value]);
-    if (server.upgrade(req, { data: decision.socket, headers })) return undefined;
+    let upgraded = false;
+    try {
+      upgraded = server.upgrade(req, { data: decision.socket, headers });
+    } catch (error) {
+      decision.socket.abandon();
+      throw error;
+    }
+    if (upgraded) return undefined;
+    decision.socket.abandon();
     return new Response("WebSocket upgrade failed", { status: 400 });
   };
 

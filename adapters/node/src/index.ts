@@ -13,6 +13,7 @@ import {
   CloseCode,
   CloseReason,
   type ResolvedWebSocketLimits,
+  requestUrl,
   type SendStatus,
   type ServerHandle,
   type ServerOptions,
@@ -155,7 +156,7 @@ function toWebRequest(req: IncomingMessage): Request {
   for (let i = 0; i < raw.length; i += 2) headers.append(raw[i] as string, raw[i + 1] as string);
   const method = req.method ?? "GET";
   const hasBody = method !== "GET" && method !== "HEAD";
-  return new Request(`http://${req.headers.host ?? "localhost"}${req.url ?? "/"}`, {
+  return new Request(requestUrl(req.headers.host, req.url ?? "/"), {
     method,
     headers,
     body: hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : undefined,
@@ -176,17 +177,35 @@ async function writeResponse(response: Response, res: ServerResponse): Promise<v
     return;
   }
   const reader = response.body.getReader();
+  // A client that goes away cancels the stream, so its producer stops.
+  const onClose = () => {
+    reader.cancel().catch(() => {});
+  };
+  res.once("close", onClose);
   try {
     for (;;) {
       const { done, value } = await reader.read();
-      if (done) break;
-      if (!res.write(value)) await new Promise<void>((resolve) => res.once("drain", resolve));
+      if (done || res.destroyed) break;
+      if (!res.write(value)) {
+        await new Promise<void>((resolve) => {
+          const settle = () => {
+            res.off("drain", settle);
+            res.off("close", settle);
+            resolve();
+          };
+          res.once("drain", settle);
+          res.once("close", settle);
+        });
+      }
       if (res.destroyed) break;
     }
+  } catch {
+    // The stream failed or was cancelled: end what was sent.
   } finally {
+    res.off("close", onClose);
     reader.releaseLock();
   }
-  res.end();
+  if (!res.destroyed) res.end();
 }
 
 async function writeRejection(socket: NetSocket, response: Response): Promise<void> {
@@ -222,7 +241,10 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
   });
 
   const accept = (req: TaggedRequest, netSocket: NetSocket, head: Buffer, decision: UpgradeDecision): void => {
-    if (netSocket.destroyed) return;
+    if (netSocket.destroyed) {
+      if (decision.accept) decision.socket.abandon();
+      return;
+    }
     if (!decision.accept) {
       writeRejection(netSocket, decision.response).catch((error: unknown) => {
         host.reportError(error);
@@ -231,6 +253,8 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
       return;
     }
     req[kDecision] = decision;
+    // ws may still refuse the handshake (and destroy the socket) without calling back.
+    netSocket.once("close", () => decision.socket.abandon());
     wss.handleUpgrade(req, netSocket, head, (rawWs) => {
       const ws = rawWs as TaggedWebSocket;
       const socket = decision.socket;

@@ -14,6 +14,7 @@ import {
   CloseCode,
   CloseReason,
   type ResolvedWebSocketLimits,
+  requestUrl,
   type SendStatus,
   type ServerHandle,
   type ServerOptions,
@@ -160,7 +161,17 @@ function writeHead(res: uWS.HttpResponse, response: Response): void {
 
 interface Aborted {
   aborted: boolean;
+  /** Run once when the client goes away (body readers, response streams). */
   onAbort?: () => void;
+}
+
+/** Adds work to run when the client goes away. */
+function whenAborted(state: Aborted, work: () => void): void {
+  const previous = state.onAbort;
+  state.onAbort = () => {
+    previous?.();
+    work();
+  };
 }
 
 async function writeResponse(res: uWS.HttpResponse, state: Aborted, response: Response, head: boolean): Promise<void> {
@@ -204,10 +215,15 @@ async function sendKnownLength(
   reader: ReadableStreamDefaultReader<Uint8Array>,
 ): Promise<void> {
   if (state.aborted) return;
+  let wake: (() => void) | undefined;
+  whenAborted(state, () => {
+    reader.cancel().catch(() => {});
+    wake?.();
+  });
   res.cork(() => writeHead(res, response));
   for (;;) {
-    const { done, value } = await reader.read();
-    if (done || state.aborted) return;
+    const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }));
+    if (done || state.aborted || value === undefined) return;
     let chunk = value;
     for (;;) {
       const start = res.getWriteOffset();
@@ -220,6 +236,7 @@ async function sendKnownLength(
       if (ok) break;
       // Part of the chunk is still ours to resend once the socket drains.
       const resumeAt = await new Promise<number>((resolve) => {
+        wake = () => resolve(0);
         res.onWritable((offset) => {
           resolve(offset);
           return true;
@@ -238,6 +255,11 @@ async function streamBody(
   reader: ReadableStreamDefaultReader<Uint8Array>,
 ): Promise<void> {
   if (state.aborted) return;
+  let wake: (() => void) | undefined;
+  whenAborted(state, () => {
+    reader.cancel().catch(() => {});
+    wake?.();
+  });
   res.cork(() => writeHead(res, response));
   const write = async (chunk: Uint8Array): Promise<void> => {
     if (state.aborted) return;
@@ -247,6 +269,7 @@ async function streamBody(
     });
     if (!ok) {
       await new Promise<void>((resolve) => {
+        wake = resolve;
         res.onWritable(() => {
           resolve();
           return true;
@@ -255,8 +278,8 @@ async function streamBody(
     }
   };
   for (;;) {
-    const { done, value } = await reader.read();
-    if (done || state.aborted) break;
+    const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }));
+    if (done || state.aborted || value === undefined) break;
     await write(value);
   }
   if (!state.aborted) res.cork(() => res.end());
@@ -266,10 +289,10 @@ function readBody(res: uWS.HttpResponse, state: Aborted): ReadableStream<Uint8Ar
   let open = true;
   return new ReadableStream<Uint8Array>({
     start(controller) {
-      state.onAbort = () => {
+      whenAborted(state, () => {
         if (open) controller.error(new Error("the client aborted the request"));
         open = false;
-      };
+      });
       res.onData((chunk, isLast) => {
         // The reader may have stopped early (e.g. the body limit): ignore the rest.
         if (!open) return;
@@ -298,7 +321,10 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
     context: uWS.us_socket_context_t,
     state: Aborted,
   ): void => {
-    if (state.aborted) return;
+    if (state.aborted) {
+      if (decision.accept) decision.socket.abandon();
+      return;
+    }
     if (!decision.accept) {
       sendRejection(res, decision.response, state);
       return;
@@ -405,11 +431,29 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
       state.aborted = true;
       state.onAbort?.();
     });
+    if (request.headers.upgrade !== undefined) {
+      // uWS routes an upgrade it finds malformed (bad key, ...) here: answer it as the other engines do.
+      Promise.resolve(host.upgrade(request)).then(
+        (decision) => {
+          if (decision.accept) {
+            decision.socket.abandon();
+            sendRejection(res, new Response("WebSocket upgrade failed", { status: 400 }), state);
+          } else {
+            sendRejection(res, decision.response, state);
+          }
+        },
+        (error: unknown) => {
+          host.reportError(error);
+          if (!state.aborted) res.close();
+        },
+      );
+      return;
+    }
     const method = request.method;
     const hasBody = method !== "GET" && method !== "HEAD";
     const headers = new Headers();
     for (const [name, value] of Object.entries(request.headers)) headers.append(name, value);
-    const webRequest = new Request(`http://${request.headers.host ?? "localhost"}${request.url}`, {
+    const webRequest = new Request(requestUrl(request.headers.host, request.url), {
       method,
       headers,
       body: hasBody ? readBody(res, state) : undefined,

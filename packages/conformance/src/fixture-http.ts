@@ -87,6 +87,27 @@ export function httpRoutes(app: VerbApp<Record<string, unknown>>, root: string, 
       }),
     );
   });
+  let streamState = { started: 0, cancelled: 0 };
+  app.get("/stream-forever", (_req, res) => {
+    streamState.started++;
+    let timer: ReturnType<typeof setInterval> | undefined;
+    res.send(
+      new ReadableStream<Uint8Array>({
+        start(controller) {
+          timer = setInterval(() => controller.enqueue(new TextEncoder().encode("tick;")), 20);
+        },
+        cancel() {
+          clearInterval(timer);
+          streamState.cancelled++;
+        },
+      }),
+    );
+  });
+  app.get("/stream-state", (_req, res) => res.json(streamState));
+  app.post("/stream-state/reset", (_req, res) => {
+    streamState = { started: 0, cancelled: 0 };
+    res.json(streamState);
+  });
   app.get("/static/*", (req, res) => res.sendFile(req.params["*"] ?? ""));
   app.get("/secret-absolute", (_req, res) => res.sendFile(secret));
 
@@ -140,6 +161,15 @@ export function httpRoutes(app: VerbApp<Record<string, unknown>>, root: string, 
     ws.on("message", (message) => {
       ws.send(`late:${String(message)}`);
     });
+  });
+  app.ws("/ws/header-from-query", {
+    upgrade: (req) => ({ headers: { "x-room": req.query.room } }),
+    open: (ws) => ws.send("in"),
+  });
+  app.get("/send-only", async (_req, res) => {
+    // Upgrades, never listens, and takes its time: held messages must stay bounded.
+    res.upgrade();
+    await sleep(5000);
   });
   app.get("/chat-refuse", (_req, res) => {
     res.status(403).json({ error: "no websockets here" });

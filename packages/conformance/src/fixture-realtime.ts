@@ -17,6 +17,7 @@ const USERS: Record<string, User> = {
   "tok-alice": { id: "alice", name: "Alice" },
   "tok-bob": { id: "bob", name: "Bob" },
   "tok-carol": { id: "carol", name: "Carol" },
+  "tok-dave": { id: "dave", name: "Dave" },
 };
 
 /** Token check: "slow-" tokens answer after a real timer; unknown tokens are invalid. */

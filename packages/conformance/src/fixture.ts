@@ -282,6 +282,12 @@ export const PROFILES: Record<string, Partial<WebSocketOptions<Data>>> = {
   idlenopings: { idleTimeout: 2, sendPings: false },
   lifetime: { maxLifetime: 0.05 },
   admit: { maxConnections: 3 },
+  admitasync: {
+    maxConnections: 2,
+    upgrade: async () => {
+      await sleep(50);
+    },
+  },
   admitclose: { maxConnections: 2, onOverload: "close" },
   perip: { maxConnectionsPerIp: 2 },
   ratelimit: { rateLimit: { messages: 5, per: 1 } },

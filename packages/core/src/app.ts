@@ -188,6 +188,7 @@ interface AuthOutcome {
 /** A socket claim made while deciding an upgrade. */
 type Claim =
   | { kind: "socket"; socket: ServerSocket<unknown, unknown>; headers: Headers }
+  | { kind: "refused"; socket: ServerSocket<unknown, unknown>; decision: UpgradeDecision }
   | { kind: "hooks"; route: WebSocketRoute<unknown> };
 
 /**
@@ -521,17 +522,20 @@ export class VerbApp<Data = DefaultSocketData> {
   }
 
   #decideUpgrade(request: UpgradeRequest): UpgradeDecision | Promise<UpgradeDecision> {
-    if (this.#closing !== undefined) {
-      return { accept: false, response: textResponse(503, "Server is shutting down", { "retry-after": "5" }) };
-    }
     if (request.headers.upgrade?.toLowerCase() !== "websocket") {
       return { accept: false, response: textResponse(400, "Unsupported upgrade: only websocket is served") };
     }
-    const overload = (this.#runtime as ServerRuntime).overload(request.remoteAddress);
-    if (overload !== undefined) {
-      const refused = this.#overloaded(request, overload);
-      if (refused !== undefined) return refused;
+    if (request.headers["sec-websocket-version"] !== "13") {
+      return {
+        accept: false,
+        response: textResponse(426, "Unsupported WebSocket version: use 13", { "sec-websocket-version": "13" }),
+      };
     }
+    if (!/^[A-Za-z0-9+/]{22}==$/.test(request.headers["sec-websocket-key"] ?? "")) {
+      return { accept: false, response: textResponse(400, "Invalid Sec-WebSocket-Key") };
+    }
+    const refused = this.#admit(request);
+    if (refused !== undefined) return refused;
     const wsMatch = this.#wsRoutes.match("GET", request.path);
     const wsRoute = wsMatch?.kind === "found" ? (wsMatch.handler as WebSocketRoute<unknown>) : undefined;
     if (!originAllowed(this.#policy(wsRoute, "allowedOrigins"), request)) {
@@ -557,7 +561,9 @@ export class VerbApp<Data = DefaultSocketData> {
         const protocol = options.protocol ?? chooseProtocol(request.protocols, this.#policy(undefined, "protocols"));
         this.#assertOffered(request, protocol);
         const socket = new ServerSocket<unknown, unknown>(runtime, {}, request, protocol, data, true);
-        claim = { kind: "socket", socket, headers };
+        // Admission again (the route may have awaited): a refused socket is dropped after the route.
+        const refused = this.#admit(request);
+        claim = refused === undefined ? { kind: "socket", socket, headers } : { kind: "refused", socket, decision: refused };
         return socket;
       },
     });
@@ -576,7 +582,12 @@ export class VerbApp<Data = DefaultSocketData> {
           // Upgrade as soon as the route calls res.upgrade(): it may attach listeners later.
           const result = await Promise.race([outcome, res.whenFinished()]);
           if (claim !== undefined) {
-            outcome.catch((error: unknown) => this.#logError(`the route GET ${req.path} failed after res.upgrade()`, error));
+            const upgraded = claim.kind === "socket" ? claim.socket : undefined;
+            outcome.then(
+              // A route that returns without listening lets go of the messages held for it.
+              () => queueMicrotask(() => upgraded?.listenerless()),
+              (error: unknown) => this.#logError(`the route GET ${req.path} failed after res.upgrade()`, error),
+            );
             return;
           }
           if (result instanceof Response && !res.finished) res.respond(result);
@@ -595,6 +606,10 @@ export class VerbApp<Data = DefaultSocketData> {
     } catch (error) {
       return { accept: false, response: await this.#answerError(asError(error), req) };
     }
+    if (claim?.kind === "refused") {
+      claim.socket.abandon();
+      return claim.decision;
+    }
     if (claim?.kind === "socket") {
       return { accept: true, socket: claim.socket, protocol: claim.socket.protocol, headers: headerPairs(claim.headers) };
     }
@@ -602,6 +617,18 @@ export class VerbApp<Data = DefaultSocketData> {
     if (!res.finished) res.respond(textResponse(400, "WebSocket upgrade not handled"));
     await res.settled();
     return { accept: false, response: res.toResponse() };
+  }
+
+  /**
+   * A refusal when the server is closing or over a connection limit, else undefined. Checked on
+   * arrival and again right before a socket is created (async hooks may have run in between).
+   */
+  #admit(request: UpgradeRequest): UpgradeDecision | undefined {
+    if (this.#closing !== undefined || this.#runtime === undefined) {
+      return { accept: false, response: textResponse(503, "Server is shutting down", { "retry-after": "5" }) };
+    }
+    const overload = this.#runtime.overload(request.remoteAddress);
+    return overload === undefined ? undefined : this.#overloaded(request, overload);
   }
 
   /** Over a connection limit: 503 before the upgrade, or (onOverload "close") accept then 1013. */
@@ -650,6 +677,8 @@ export class VerbApp<Data = DefaultSocketData> {
   }
 
   #authFailed(request: UpgradeRequest, route: WebSocketRoute<unknown>, auth: AuthOptions<unknown>): UpgradeDecision {
+    const refused = this.#admit(request);
+    if (refused !== undefined) return refused;
     if (auth.onFailure !== "close") {
       return { accept: false, response: textResponse(401, "Authentication failed", { "www-authenticate": "Bearer" }) };
     }
@@ -744,9 +773,14 @@ export class VerbApp<Data = DefaultSocketData> {
     }
     try {
       this.#assertOffered(request, protocol);
+      // Header names and values are checked as HTTP allows: no CR/LF can reach the 101.
+      const checked = new Headers();
+      for (const [name, value] of pairs) checked.append(name, value);
     } catch (error) {
       return this.#hookFailed(error);
     }
+    const refused = this.#admit(request);
+    if (refused !== undefined) return refused;
     if (auth?.user !== undefined) {
       data = typeof data === "object" && data !== null ? { ...data, user: auth.user } : { user: auth.user };
     }

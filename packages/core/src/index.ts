@@ -48,7 +48,7 @@ export type {
   WebSocketRoute,
 } from "./handlers.js";
 export type { CookieOptions } from "./http/cookies.js";
-export { VerbRequest } from "./http/request.js";
+export { requestUrl, VerbRequest } from "./http/request.js";
 export { type ResponseBody, type ResUpgradeOptions, VerbResponse } from "./http/response.js";
 export type { SendFileOptions } from "./http/send-file.js";
 export { type Logger, type LogMethod, quietLogger } from "./logger.js";

@@ -109,9 +109,8 @@ export class ClientRegistry<Data = Record<string, unknown>, Meta = Record<string
     this.#clients.set(clientId, entry);
     this.#bySocket.set(entry.socket, entry);
     socket.subscribe(ALL_CLIENTS);
-    // Other instances reach this client through its own topic.
-    if (this.#publisher.hasBackplane) socket.subscribe(clientTopic(clientId));
     if (this.#offline !== undefined) this.#replay(entry, this.#offline);
+    else this.#reachable(entry);
     return toClient<Data, Meta>(entry);
   }
 
@@ -181,6 +180,13 @@ export class ClientRegistry<Data = Record<string, unknown>, Meta = Record<string
   }
 
   /** Delivers a client's queued messages before anything sent after its registration. */
+  /** Other instances reach the client through its own topic (after its queue, so nothing newer overtakes it). */
+  #reachable(entry: Entry): void {
+    if (this.#publisher.hasBackplane && this.#clients.get(entry.id) === entry && entry.socket.readyState <= 1) {
+      entry.socket.subscribe(clientTopic(entry.id));
+    }
+  }
+
   #replay(entry: Entry, offline: { store: OfflineStore; bounds: QueueBounds; counters: Counters }): void {
     const deliver = (messages: QueuedMessage[]) => {
       for (const message of messages) {
@@ -191,6 +197,7 @@ export class ClientRegistry<Data = Record<string, unknown>, Meta = Record<string
     const taken = offline.store.take(entry.id, offline.bounds);
     if (Array.isArray(taken)) {
       deliver(taken);
+      this.#reachable(entry);
       return;
     }
     entry.replaying = [];
@@ -200,6 +207,7 @@ export class ClientRegistry<Data = Record<string, unknown>, Meta = Record<string
         const waiting = entry.replaying ?? [];
         entry.replaying = undefined;
         for (const [message, options] of waiting) entry.socket.send(message, options);
+        this.#reachable(entry);
       });
   }
 

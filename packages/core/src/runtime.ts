@@ -432,11 +432,14 @@ export class ServerRuntime {
 
   #expirePending(now: number): void {
     for (const socket of this.pending) {
-      if (now - socket.openedAt < PENDING_EXPIRY_MS) continue;
-      // The engine never opened it (the client left during the upgrade).
-      this.pending.delete(socket);
-      this.#forgetIp(socket.remoteAddress);
+      // The engine never opened it (the client left during the upgrade and the adapter missed it).
+      if (now - socket.openedAt >= PENDING_EXPIRY_MS) socket.abandon();
     }
+  }
+
+  /** A pending socket the engine will never open. */
+  socketAbandoned(socket: AnySocket): void {
+    if (this.pending.delete(socket)) this.#forgetIp(socket.remoteAddress);
   }
 
   /** Application heartbeats and the ping/pong health check, on one schedule for all sockets. */

@@ -335,9 +335,9 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
   on<E extends SocketEvent>(event: E, listener: SocketEventMap[E]): this {
     if (typeof listener !== "function") throw new TypeError(`The "${event}" listener must be a function`);
     if (this.#listeners === null) this.#listeners = {};
-    const table = this.#listeners;
-    if (table[event] === undefined) table[event] = [];
-    (table[event] as SocketEventMap[E][]).push(listener);
+    const table = this.#listeners as Record<SocketEvent, unknown[] | undefined>;
+    // Copy on write: dispatch iterates the array it read, so no copy per message.
+    table[event] = [...(table[event] ?? []), listener];
     if (event === "message" && this.#awaitListener) {
       this.#awaitListener = false;
       // Deliver what arrived before the listener, after the caller finished attaching listeners.
@@ -347,10 +347,11 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
   }
 
   off<E extends SocketEvent>(event: E, listener: SocketEventMap[E]): this {
-    const list = this.#listeners?.[event] as SocketEventMap[E][] | undefined;
-    if (list) {
+    const table = this.#listeners as Record<SocketEvent, unknown[] | undefined> | null;
+    const list = table?.[event];
+    if (table !== null && list !== undefined) {
       const i = list.indexOf(listener);
-      if (i !== -1) list.splice(i, 1);
+      if (i !== -1) table[event] = list.filter((_, j) => j !== i);
     }
     return this;
   }
@@ -434,10 +435,12 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
       return;
     if (this.#inbox !== null) {
       this.#inbox.push(message);
+      if (this.#awaitListener) this.#holdBytes(message);
       return;
     }
     if (this.#awaitListener) {
       this.#inbox = [message];
+      this.#holdBytes(message);
       return;
     }
     this.#start(message);
@@ -534,7 +537,7 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
     }
     const listeners = this.#listeners?.close;
     if (listeners !== undefined) {
-      for (const listener of listeners.slice()) {
+      for (const listener of listeners) {
         try {
           const result = listener(code, reason);
           if (isThenable(result)) result.then(undefined, (error: unknown) => this.reportError(error));
@@ -559,7 +562,7 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
     }
     const listeners = this.#listeners === null ? undefined : this.#listeners.message;
     if (listeners !== undefined && listeners.length > 0) {
-      for (const listener of listeners.slice()) {
+      for (const listener of listeners) {
         try {
           const result = listener(message);
           if (isThenable(result)) pending = pending === undefined ? result : Promise.all([pending, result]);
@@ -569,6 +572,39 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
       }
     }
     return pending;
+  }
+
+  #held = 0;
+
+  /** Messages waiting for a listener are bounded: a route that never listens cannot make us hoard. */
+  #holdBytes(message: Message): void {
+    this.#held += message.length;
+    if (this.#held > this.runtime.limits.maxBackpressure) {
+      this.#inbox = null;
+      this.close(CloseCode.POLICY_VIOLATION, "no message listener");
+    }
+  }
+
+  /** @internal The route that created this socket finished without listening: stop holding messages. */
+  listenerless(): void {
+    if (!this.#awaitListener) return;
+    this.#awaitListener = false;
+    this.#inbox = null;
+  }
+
+  /**
+   * @internal The engine will never open this socket (the client left during the upgrade, or the
+   * engine refused the handshake): forget it everywhere, without running hooks.
+   */
+  abandon(): void {
+    if (this.raw !== undefined) return;
+    if (!this.#ended) {
+      this.#silent = true;
+      this.#ended = true;
+      this.#finish(CloseCode.ABNORMAL, "");
+    }
+    this.readyState = 3;
+    this.runtime.socketAbandoned(this as ServerSocket<unknown, unknown>);
   }
 
   /** Runs the message hook; counts it in flight while its promise is pending. */
@@ -599,7 +635,13 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
   /** Starts waiting messages while the concurrency limit allows; in arrival order. */
   #drain(): void {
     const inbox = this.#inbox;
-    if (inbox === null || this.#opening || this.#awaitListener) return;
+    if (inbox === null) return;
+    if (this.#ended) {
+      // The close hook ran: what was still waiting is not the application's any more.
+      this.#inbox = null;
+      return;
+    }
+    if (this.#opening || this.#awaitListener) return;
     const limit = this.runtime.concurrency;
     while (inbox.length > 0 && this.#running < limit) this.#start(inbox.shift() as Message);
     if (inbox.length === 0 && this.#running < limit && this.#inbox === inbox) this.#inbox = null;
@@ -620,7 +662,7 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
     }
     const listeners = this.#listeners?.[event] as ((data?: Buffer) => HookResult)[] | undefined;
     if (listeners !== undefined) {
-      for (const listener of listeners.slice()) {
+      for (const listener of listeners) {
         try {
           const result = listener(data);
           if (isThenable(result)) result.then(undefined, (error: unknown) => this.reportError(error));

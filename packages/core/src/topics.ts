@@ -91,10 +91,12 @@ export class TopicHub {
     const members = this.#local.get(topic);
     if (members === undefined) return 0;
     const options: SendOptions = { binary: isBinary, compress };
+    // Encode text once for the whole fan-out rather than once per subscriber.
+    const payload = typeof data === "string" && members.size > 2 ? Buffer.from(data) : data;
     let reached = 0;
     for (const member of members) {
       if (member === except) continue;
-      member.send(data, options);
+      member.send(payload, options);
       reached++;
     }
     return reached;

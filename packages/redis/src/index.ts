@@ -35,15 +35,16 @@ const BINARY = 1;
 const COMPRESS = 2;
 
 /** Packs a message: version, flags, origin, then the raw payload (no JSON, no base64). */
-function encode(message: BackplaneMessage): Buffer {
-  const origin = Buffer.from(message.origin);
-  const payload = typeof message.data === "string" ? Buffer.from(message.data) : message.data;
-  const frame = Buffer.allocUnsafe(3 + origin.length + payload.byteLength);
+function encode(message: BackplaneMessage, origin: Buffer): Buffer {
+  const data = message.data;
+  const size = typeof data === "string" ? Buffer.byteLength(data) : data.byteLength;
+  const frame = Buffer.allocUnsafe(3 + origin.length + size);
   frame[0] = VERSION;
   frame[1] = (message.binary ? BINARY : 0) | (message.compress ? COMPRESS : 0);
   frame[2] = origin.length;
   origin.copy(frame, 3);
-  frame.set(payload, 3 + origin.length);
+  if (typeof data === "string") frame.write(data, 3 + origin.length);
+  else frame.set(data, 3 + origin.length);
   return frame;
 }
 
@@ -54,7 +55,8 @@ function decode(frame: Buffer): BackplaneMessage | undefined {
   const origin = frame.toString("utf8", 3, originEnd);
   const binary = (flags & BINARY) !== 0;
   const payload = frame.subarray(originEnd);
-  return { origin, binary, compress: (flags & COMPRESS) !== 0, data: binary ? Buffer.from(payload) : payload.toString("utf8") };
+  // ioredis hands over a fresh buffer per message: a view of it is safe to keep.
+  return { origin, binary, compress: (flags & COMPRESS) !== 0, data: binary ? payload : payload.toString("utf8") };
 }
 
 function defaultUrl(): string {
@@ -88,6 +90,7 @@ function waitReady(client: Redis, timeoutMs: number): Promise<void> {
 
 class RedisBackplane implements Backplane {
   readonly instanceId = randomUUID();
+  readonly #origin = Buffer.from(this.instanceId);
   readonly #url: string;
   readonly #prefix: string;
   readonly #required: boolean;
@@ -172,7 +175,7 @@ class RedisBackplane implements Backplane {
   async publish(topic: string, message: BackplaneMessage): Promise<number> {
     const pub = this.#pub;
     if (pub === undefined || pub.status !== "ready") throw new Error("Redis backplane is not connected");
-    const receivers = await pub.publish(this.#prefix + topic, encode(message));
+    const receivers = await pub.publish(this.#prefix + topic, encode(message, this.#origin));
     // Our own subscriber connection counts among Redis's receivers.
     return Math.max(0, receivers - (this.#topics.has(topic) ? 1 : 0));
   }

@@ -250,4 +250,39 @@ export const httpChecks: Check[] = [
       }
     },
   },
+  {
+    id: "http.host-header",
+    title: "a Host header that is not host[:port] cannot change the path the router sees",
+    category,
+    async run(ctx) {
+      for (const host of ["evil/boom?", "x/admin/panel#", "a@b/boom"]) {
+        const answer = await rawGet(ctx.port("http"), "/hello", { Host: host });
+        assert.equal(answer.status, 200, `Host: ${host} answered ${answer.status}`);
+        assert.equal(answer.body, "hello", `Host: ${host} reached another route`);
+      }
+    },
+  },
+  {
+    id: "http.stream-cancel",
+    title: "a client that leaves a streamed response cancels the stream (its producer stops)",
+    category,
+    async run(ctx) {
+      await ctx.http("http", "/stream-state/reset", { method: "POST" });
+      const controller = new AbortController();
+      const response = await ctx.http("http", "/stream-forever", { signal: controller.signal });
+      const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+      await reader.read();
+      controller.abort();
+      await reader.cancel().catch(() => {});
+      const deadline = Date.now() + 3000;
+      let state = { started: 0, cancelled: 0 };
+      while (Date.now() < deadline) {
+        state = (await (await ctx.http("http", "/stream-state")).json()) as typeof state;
+        if (state.cancelled >= 1) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(state.started, 1);
+      assert.equal(state.cancelled, 1, "the stream's cancel() must run when the client goes away");
+    },
+  },
 ];

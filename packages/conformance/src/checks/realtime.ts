@@ -251,6 +251,23 @@ export const realtimeChecks: Check[] = [
     },
   },
   {
+    id: "realtime.auth-abandoned",
+    title: "a client that leaves while its token is being verified leaves no user behind",
+    category,
+    async run(ctx) {
+      const { connect: tcp } = await import("node:net");
+      const socket = tcp(ctx.port("realtime"), "127.0.0.1");
+      await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+      socket.write(
+        "GET /?token=slow-tok-dave HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+      );
+      socket.destroy();
+      await sleep(400);
+      assert.ok(!(await registry(ctx)).online.includes("dave"), "the abandoned connection's user must not stay online");
+    },
+  },
+  {
     id: "realtime.auth-required",
     title: 'messages from unauthenticated sockets get "Authentication required"; authenticated ones are served',
     category,

@@ -60,6 +60,40 @@ export const resilienceChecks: Check[] = [
     },
   },
   {
+    id: "resilience.max-connections-async",
+    title: "maxConnections holds when upgrades are decided asynchronously and arrive at once",
+    category,
+    async run(ctx) {
+      const attempts = await Promise.allSettled(
+        [0, 1, 2, 3, 4].map(() => TestClient.open(ctx.wsUrl("admitasync", ctx.id(), "silent=1"))),
+      );
+      const opened = attempts.flatMap((a) => (a.status === "fulfilled" ? [a.value] : []));
+      for (const client of opened) ctx.defer(() => client.terminate());
+      const refused = attempts.flatMap((a) => (a.status === "rejected" ? [(a.reason as { status?: number }).status] : []));
+      assert.ok(opened.length <= 2, `${opened.length} connections open at once with maxConnections 2`);
+      assert.deepEqual(refused, Array(5 - opened.length).fill(503));
+    },
+  },
+  {
+    id: "resilience.bad-handshakes-hold-no-slot",
+    title: "refused or abandoned handshakes do not hold connection slots",
+    category,
+    async run(ctx) {
+      for (let i = 0; i < 5; i++) {
+        const bad = await RawClient.connect(ctx.port("admit"), {
+          path: `/?id=${ctx.id()}`,
+          headers: { "Sec-WebSocket-Version": "12" },
+        });
+        assert.equal(bad.response.status, 426);
+        bad.destroy();
+      }
+      const good = await Promise.all([0, 1, 2].map(() => ctx.open("admit", ctx.id(), { query: "silent=1" })));
+      assert.equal(good.length, 3);
+      for (const client of good) client.close(1000);
+      await Promise.all(good.map((client) => client.waitClose()));
+    },
+  },
+  {
     id: "resilience.max-connections-close",
     title: 'maxConnections with onOverload "close": accepted then closed 1013 "Server overloaded"; no hook sees it',
     category,
@@ -213,6 +247,22 @@ export const resilienceChecks: Check[] = [
       for (let i = 0; i < 3; i++) assert.equal((await client.message(i + 1)).text, `early${i}`);
       const types = (await ctx.events(id)).map((e) => e.type);
       assert.ok(types.indexOf("open-done") < types.indexOf("message"), `events: ${types.join(",")}`);
+    },
+  },
+  {
+    id: "resilience.no-messages-after-close",
+    title: "messages held during an async open are not handled after a close the server started",
+    category,
+    async run(ctx) {
+      const id = ctx.id();
+      const client = await ctx.open("asyncopen", id, { query: "silent=1" });
+      client.send(cmd({ op: "close", code: 4000, reason: "done" }));
+      client.send("after1");
+      client.send("after2");
+      assert.equal((await client.waitClose()).code, 4000);
+      await sleep(100);
+      const types = (await ctx.events(id)).map((e) => e.type);
+      assert.deepEqual(types.slice(types.indexOf("close")), ["close"], `events: ${types.join(",")}`);
     },
   },
   {

@@ -157,4 +157,43 @@ export const upgradeChecks: Check[] = [
       for (let i = 0; i < 5; i++) assert.equal((await client.message(i)).text, `late:m${i}`);
     },
   },
+  {
+    id: "upgrade.handshake-validation",
+    title: "a bad Sec-WebSocket-Version gets 426 (with the supported version), a bad key 400",
+    category,
+    async run(ctx) {
+      const version = await connect(ctx, "/ws/only", { "Sec-WebSocket-Version": "12" });
+      assert.equal(version.response.status, 426);
+      assert.equal(version.response.headers["sec-websocket-version"], "13");
+      const key = await connect(ctx, "/ws/only", { "Sec-WebSocket-Key": "short" });
+      assert.equal(key.response.status, 400);
+    },
+  },
+  {
+    id: "upgrade.header-injection",
+    title: "101 headers from an upgrade hook cannot smuggle CR/LF: such a value answers 500",
+    category,
+    async run(ctx) {
+      const clean = await connect(ctx, "/ws/header-from-query?room=lobby");
+      assert.equal(clean.response.status, 101);
+      assert.equal(clean.response.headers["x-room"], "lobby");
+      const injected = await connect(ctx, "/ws/header-from-query?room=a%0d%0aset-cookie:%20admin=1");
+      assert.equal(injected.response.status, 500);
+      assert.equal(injected.response.headers["set-cookie"], undefined);
+    },
+  },
+  {
+    id: "upgrade.res-upgrade-bounded",
+    title: "res.upgrade() without a listener holds at most maxBackpressure bytes, then closes 1008",
+    category,
+    timeoutMs: 20_000,
+    async run(ctx) {
+      const client = await TestClient.open(`ws://127.0.0.1:${ctx.port("http")}/send-only`);
+      ctx.defer(() => client.terminate());
+      const chunk = Buffer.alloc(1024 * 1024, 1);
+      for (let i = 0; i < 20; i++) client.send(chunk, { binary: true });
+      const closed = await client.waitClose(10_000);
+      assert.deepEqual(closed, { code: 1008, reason: "no message listener" });
+    },
+  },
 ];

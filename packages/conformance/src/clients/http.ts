@@ -44,8 +44,9 @@ export function rawGet(
       resolve({ status: Number((lines[0] ?? "").split(" ")[1]), headers: parsed, body: text.slice(end + 4) });
     });
     socket.on("connect", () => {
-      let request = `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n`;
-      for (const [name, value] of Object.entries(headers)) request += `${name}: ${value}\r\n`;
+      const host = headers.Host ?? `127.0.0.1:${port}`;
+      let request = `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n`;
+      for (const [name, value] of Object.entries(headers)) if (name !== "Host") request += `${name}: ${value}\r\n`;
       socket.write(`${request}\r\n`);
     });
   });

@@ -27,6 +27,18 @@ export function pathAndQuery(url: string): string {
   return url.slice(slash);
 }
 
+const HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
+/**
+ * The absolute URL of a request from its Host header and request target. A Host that is not a
+ * plain host[:port] (e.g. `x/admin?`) is replaced by `localhost`, so it can never change the path
+ * the router sees.
+ */
+export function requestUrl(host: string | undefined, target: string): string {
+  const safeHost = host !== undefined && HOST.test(host) ? host : "localhost";
+  return `http://${safeHost}${pathAndQuery(target)}`;
+}
+
 /** What HTTP handlers receive as `req`. */
 export class VerbRequest<Body = unknown> {
   /** Upper-case HTTP method. */
@@ -80,10 +92,9 @@ export class VerbRequest<Body = unknown> {
   /** The underlying web-standard `Request` (built on first use for upgrade requests). */
   get raw(): Request {
     if (this.#raw === undefined) {
-      const host = this.headers.host ?? "localhost";
       const headers = new Headers();
       for (const [name, value] of Object.entries(this.headers)) headers.append(name, value);
-      this.#raw = new Request(`http://${host}${this.url}`, { method: this.method, headers });
+      this.#raw = new Request(requestUrl(this.headers.host, this.url), { method: this.method, headers });
     }
     return this.#raw;
   }
