@@ -137,6 +137,7 @@ async function measure({ warmupMs, durationMs, stallMs }, progress, conns) {
       c0 = value;
     } else if (measuring && now - t0 >= durationMs) {
       const seconds = (now - t0) / 1000;
+      if (value === c0) throw new Error(`nothing received in the ${Math.round(now - t0)} ms measured (count ${value})`);
       return { count: value - c0, seconds, rate: (value - c0) / seconds };
     }
   }
@@ -181,6 +182,13 @@ async function rtt(cmd) {
     conn.socket.write(frame);
   };
   const conns = await openMany(port, "/echo", 1, onMessages);
+  // Keep this core busy (the event loop polls without sleeping) so that the client's own wake-up
+  // from an idle CPU is not part of the round trip.
+  let spinning = true;
+  const spin = () => {
+    if (spinning) setImmediate(spin);
+  };
+  if (cmd.spin !== false) spin();
   try {
     sentAt = performance.now();
     conns[0].socket.write(frame);
@@ -197,6 +205,7 @@ async function rtt(cmd) {
       mean: sorted.reduce((a, b) => a + b, 0) / sorted.length,
     };
   } finally {
+    spinning = false;
     closeAll(conns);
   }
 }

@@ -21,4 +21,4 @@ app.withOptions({
   },
 });
 const server = await app.listen(PORT, HOST);
-ready(server.port, { adapter: server.adapter });
+ready(server.port, { adapter: server.adapter, core: import.meta.resolve("@verb/core") });
