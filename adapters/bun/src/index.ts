@@ -38,13 +38,13 @@ const decoder = new TextDecoder();
 
 const driver: SocketDriver<BunSocket> = {
   send(ws, data, isBinary, compress) {
-    let result: number;
-    if (isBinary) {
-      result = ws.sendBinary(typeof data === "string" ? Buffer.from(data) : data, compress);
-    } else {
-      result = ws.sendText(typeof data === "string" ? data : decoder.decode(data), compress);
-    }
-    return statusOf(result, sizeOf(data) === 0);
+    const result = isBinary
+      ? ws.sendBinary(typeof data === "string" ? Buffer.from(data) : data, compress)
+      : ws.sendText(typeof data === "string" ? data : decoder.decode(data), compress);
+    if (result > 0) return "sent";
+    if (result === -1) return "buffered";
+    // Bun returns 0 both for a dropped message and for a successful empty one.
+    return sizeOf(data) === 0 ? "sent" : "dropped";
   },
   ping(ws, data) {
     return statusOf(ws.ping(data), data.byteLength === 0);

@@ -105,10 +105,16 @@ const driver: SocketDriver<UwsSocket> = {
 };
 
 function copyBytes(data: ArrayBuffer): Buffer {
-  // uWS neuters `data` when the handler returns: copy it.
-  const copy = Buffer.allocUnsafeSlow(data.byteLength);
+  // uWS neuters `data` when the handler returns: copy it. Small copies share Node's buffer pool
+  // (one backing store per 8 KiB instead of one per message: far less work for the GC).
+  const copy = Buffer.allocUnsafe(data.byteLength);
   copy.set(new Uint8Array(data));
   return copy;
+}
+
+/** uWS copies the user data's properties onto its socket object: read them there, without a native call. */
+function socketOf(ws: UwsSocket): AnySocket {
+  return (ws as unknown as UserData).verb;
 }
 
 /** Maps uWS's close report to the contract's code and reason. */
@@ -399,28 +405,28 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
       }
     },
     open(ws) {
-      const socket = ws.getUserData().verb;
+      const socket = socketOf(ws);
       socket.engineOpen(ws, driver as SocketDriver<unknown>, socket.extensions);
     },
     message(ws, message, isBinary) {
-      ws.getUserData().verb.engineMessage(isBinary ? copyBytes(message) : decoder.decode(message));
+      socketOf(ws).engineMessage(isBinary ? copyBytes(message) : decoder.decode(message));
     },
     ping(ws, data) {
-      ws.getUserData().verb.enginePing(copyBytes(data));
+      socketOf(ws).enginePing(copyBytes(data));
     },
     pong(ws, data) {
-      ws.getUserData().verb.enginePong(copyBytes(data));
+      socketOf(ws).enginePong(copyBytes(data));
     },
     drain(ws) {
-      ws.getUserData().verb.engineDrain();
+      socketOf(ws).engineDrain();
     },
     dropped(ws) {
       // A publish skipped this subscriber over its backpressure limit.
-      if (!sending) ws.getUserData().verb.engineDropped();
+      if (!sending) socketOf(ws).engineDropped();
     },
     close(ws, code, message) {
       const [contractCode, contractReason] = contractClose(code, message);
-      ws.getUserData().verb.engineClose(contractCode, contractReason);
+      socketOf(ws).engineClose(contractCode, contractReason);
     },
   });
 

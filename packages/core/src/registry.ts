@@ -55,8 +55,8 @@ function toQueued(message: SendData, options: SendOptions | undefined): QueuedMe
 }
 
 function activityOf(socket: VerbSocket<unknown>): Date {
-  const at = (socket as { lastActivity?: number }).lastActivity;
-  return new Date(typeof at === "number" && at > 0 ? at : Date.now());
+  const at = (socket as { lastActivityTime?: number }).lastActivityTime;
+  return new Date(typeof at === "number" ? at : Date.now());
 }
 
 function toClient<Data, Meta>(entry: Entry): Client<Data, Meta> {

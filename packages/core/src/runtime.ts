@@ -46,8 +46,12 @@ export class ServerRuntime {
   readonly concurrency: number;
   /** A client message that answers the application heartbeat (swallowed), if any. */
   readonly heartbeatReply: string | undefined;
-  /** Coarse clock (ms), advanced by the watchdog; cheap to read on every frame. */
-  readonly clock = { now: Date.now() };
+  /** Whether messages are screened (heartbeat replies, rate limits) before the hooks. */
+  readonly screensMessages: boolean;
+  /** When the server started (ms since the epoch); socket times are relative to it. */
+  readonly epoch = Date.now();
+  /** Coarse clock (ms since `epoch`), advanced by the watchdog; cheap to read on every frame. */
+  readonly clock = { now: 0 };
   /** Sockets the engine holds open (from engineOpen to engineClose). */
   readonly sockets = new Set<AnySocket>();
   /** Accepted upgrades the engine has not opened yet. */
@@ -88,11 +92,17 @@ export class ServerRuntime {
     this.compressionThreshold = limits.compression === "disabled" ? -1 : limits.compressionThreshold;
     this.concurrency = resilience.concurrency;
     this.heartbeatReply = resilience.heartbeat?.reply;
+    this.screensMessages = this.heartbeatReply !== undefined || resilience.rateLimit !== undefined;
     this.#fallbackHandlers = fallbackHandlers;
   }
 
+  /** Precise ms since `epoch`. */
+  elapsed(): number {
+    return Date.now() - this.epoch;
+  }
+
   start(): void {
-    const now = Date.now();
+    const now = this.elapsed();
     if (this.resilience.heartbeat) this.#nextHeartbeat = now + this.resilience.heartbeat.interval * 1000;
     if (this.resilience.healthCheck) this.#nextHealthPing = now + this.resilience.healthCheck.interval * 1000;
     this.#timer = setInterval(() => this.#tick(), WATCHDOG_TICK_MS);
@@ -141,6 +151,11 @@ export class ServerRuntime {
     const count = (this.#perIp.get(ip) ?? 1) - 1;
     if (count <= 0) this.#perIp.delete(ip);
     else this.#perIp.set(ip, count);
+  }
+
+  /** Whether a message stops here: a heartbeat reply, or over the rate limit (then already answered). */
+  screen(socket: AnySocket, message: string | Buffer): boolean {
+    return message === this.heartbeatReply || this.rateLimited(socket);
   }
 
   /** Whether a message must be refused by the rate limit (then this already answered or closed). */
@@ -399,13 +414,13 @@ export class ServerRuntime {
   }
 
   #tick(): void {
-    const now = Date.now();
+    const now = this.elapsed();
     this.clock.now = now;
     this.#expirePending(now);
     this.#heartbeats(now);
     if (this.sweep !== undefined && now >= this.#nextSweep) {
       this.#nextSweep = now + 5000;
-      this.sweep(now);
+      this.sweep(Date.now());
     }
     for (const [ip, bucket] of this.#ipBuckets) if (bucket.isFull(now)) this.#ipBuckets.delete(ip);
     const { idleTimeout, maxLifetime, sendPings } = this.limits;

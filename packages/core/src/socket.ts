@@ -88,6 +88,38 @@ export interface VerbSocket<Data = Record<string, unknown>> {
 
 type ListenerTable = { [E in SocketEvent]?: SocketEventMap[E][] };
 
+/** What happens when the engine opens a socket, before any hook. */
+type OpenNotice =
+  | { refuse: true; message: string | undefined; code: number; reason: string }
+  | { refuse: false; message: string };
+
+interface RareState {
+  /** Sends made before the engine opened the socket (res.upgrade() routes). */
+  early: [SendData, SendOptions | undefined][] | null;
+  /** Close requested before the engine opened the socket. */
+  closeOnOpen: [number, string] | null;
+  /** Bytes held for a listener that is not there yet. */
+  held: number;
+  openNotice: OpenNotice | undefined;
+  bucket: TokenBucket | undefined;
+}
+
+// State bits of a socket.
+/** An async open hook is pending. */
+const OPENING = 1;
+/** Refused at open (auth failure, overload): the application's hooks never see this socket. */
+const SILENT = 2;
+/** The close hook ran (or is running). */
+const ENDED = 4;
+/** A send met backpressure: the next drain is the application's. */
+const WANT_DRAIN = 8;
+/** Hold messages until a `message` listener exists (sockets from `res.upgrade()`, which have no hook). */
+const AWAIT_LISTENER = 16;
+/** The subscriptions were handed to the engine (and counted for the backplane). */
+const JOINED = 32;
+/** A close at the backpressure limit is scheduled. */
+const CLOSE_SCHEDULED = 64;
+
 const SENT: SendStatus = "sent";
 const DROPPED: SendStatus = "dropped";
 const EMPTY = new Uint8Array(0);
@@ -119,40 +151,23 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
   readonly protocol: string;
   extensions = "";
   readyState: ReadyStateValue = 0;
-  /** @internal Coarse time (ms) of the last frame received. */ lastActivity = 0;
-  /** @internal Coarse time (ms) of the last automatic ping. */ lastPingAt = 0;
-  /** @internal Time (ms, precise) the connection opened (created, until it opens). */ openedAt = Date.now();
-  /** @internal Coarse time (ms) of the last pong. */ pongedAt = 0;
-  /** @internal Rate-limit bucket of this connection, once it sent a message. */ bucket: TokenBucket | undefined = undefined;
+  // Times are ms since the server started (small integers: no boxed numbers per socket).
+  /** @internal Coarse time of the last frame received. */ lastActivity = 0;
+  /** @internal Coarse time of the last automatic ping. */ lastPingAt = 0;
+  /** @internal Time the connection opened (precise; the creation time until it opens). */ openedAt: number;
+  /** @internal Time of the last pong. */ pongedAt = 0;
   #data: Data | undefined;
   #listeners: ListenerTable | null = null;
   /** Messages waiting: an async open or the concurrency limit holds them; null when none wait. */
   #inbox: Message[] | null = null;
   /** Message hooks in flight. */
   #running = 0;
-  /** An async open hook is pending. */
-  #opening = false;
-  /** Refused at open (auth failure, overload): the application's hooks never see this socket. */
-  #silent = false;
-  #ended = false;
-  #wantDrain = false;
-  #early: [SendData, SendOptions | undefined][] | null = null;
-  /** Close requested before the engine opened the socket. */
-  #closeOnOpen: [number, string] | null = null;
-  /** Hold messages until a `message` listener exists (sockets from `res.upgrade()`, which have no hook). */
-  #awaitListener: boolean;
+  /** State bits: see the flag constants. */
+  #flags = 0;
   /** Topics subscribed; null until the first subscription. */
   #topics: Set<string> | null = null;
-  /** The subscriptions were handed to the engine (and counted for the backplane). */
-  #joined = false;
-  /**
-   * @internal What happens when the engine opens the socket, before any hook: refuse it (failed
-   * authentication, overload: the hooks never see it) or announce something (authentication).
-   */
-  openNotice:
-    | { refuse: true; message: string | undefined; code: number; reason: string }
-    | { refuse: false; message: string }
-    | undefined = undefined;
+  /** State few sockets ever need, allocated on first use (keeps the common socket small). */
+  #rare: RareState | null = null;
 
   constructor(
     runtime: ServerRuntime,
@@ -167,8 +182,38 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
     this.request = request;
     this.protocol = protocol;
     this.#data = data;
-    this.#awaitListener = awaitListener;
+    if (awaitListener) this.#flags = AWAIT_LISTENER;
+    this.openedAt = runtime.elapsed();
     runtime.socketCreated(this as ServerSocket<unknown, unknown>);
+  }
+
+  #rareState(): RareState {
+    if (this.#rare === null) this.#rare = { early: null, closeOnOpen: null, held: 0, openNotice: undefined, bucket: undefined };
+    return this.#rare;
+  }
+
+  /**
+   * @internal What happens when the engine opens the socket, before any hook: refuse it (failed
+   * authentication, overload: the hooks never see it) or announce something (authentication).
+   */
+  get openNotice(): OpenNotice | undefined {
+    return this.#rare?.openNotice;
+  }
+  set openNotice(notice: OpenNotice | undefined) {
+    this.#rareState().openNotice = notice;
+  }
+
+  /** @internal Rate-limit bucket of this connection, once it sent a message. */
+  get bucket(): TokenBucket | undefined {
+    return this.#rare?.bucket;
+  }
+  set bucket(bucket: TokenBucket | undefined) {
+    this.#rareState().bucket = bucket;
+  }
+
+  /** @internal When the last frame arrived, as a time since the epoch (ms). */
+  get lastActivityTime(): number {
+    return this.runtime.epoch + this.lastActivity;
   }
 
   get data(): Data {
@@ -192,25 +237,36 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
       if (this.readyState === 0) return this.#sendEarly(data, options);
       return DROPPED;
     }
-    const payload = payloadOf(data);
-    let isBinary = typeof payload !== "string";
-    let compress: boolean;
-    if (options === undefined) {
-      compress = this.runtime.shouldCompress(payload);
+    const runtime = this.runtime;
+    let payload: string | ArrayBuffer | Uint8Array;
+    let isBinary: boolean;
+    let size: number;
+    if (typeof data === "string") {
+      payload = data;
+      isBinary = false;
+      size = data.length;
     } else {
+      const bytes = data instanceof Uint8Array || data instanceof ArrayBuffer ? data : (payloadOf(data) as Uint8Array);
+      payload = bytes;
+      isBinary = true;
+      size = bytes.byteLength;
+    }
+    // Without compression there is nothing to decide per message.
+    let compress = runtime.compressionThreshold >= 0 && runtime.shouldCompress(payload);
+    if (options !== undefined) {
       if (options.binary !== undefined) isBinary = options.binary;
-      compress = options.compress ?? this.runtime.shouldCompress(payload);
+      if (options.compress !== undefined) compress = options.compress;
     }
     const status = (this.driver as SocketDriver<Raw>).send(this.raw as Raw, payload, isBinary, compress);
-    const counters = this.runtime.counters;
+    const counters = runtime.counters;
     counters.messagesOut++;
-    counters.bytesOut += typeof payload === "string" ? payload.length : payload.byteLength;
+    counters.bytesOut += size;
     if (status !== SENT) this.#backpressured(status);
     return status;
   }
 
   #backpressured(status: SendStatus): void {
-    this.#wantDrain = true;
+    this.#flags |= WANT_DRAIN;
     if (status !== DROPPED) {
       this.runtime.counters.sendsBuffered++;
     } else {
@@ -223,8 +279,9 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
 
   #sendEarly(data: SendData, options: SendOptions | undefined): SendStatus {
     // A socket from res.upgrade() can be written to before the engine opens it: keep the order.
-    if (this.#early === null) this.#early = [];
-    this.#early.push([data, options]);
+    const rare = this.#rareState();
+    if (rare.early === null) rare.early = [];
+    rare.early.push([data, options]);
     return "buffered";
   }
 
@@ -252,15 +309,15 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
     assertSendableCloseCode(code);
     if (typeof reason !== "string") throw new TypeError("The close reason must be a string");
     const wireReason = truncateCloseReason(reason);
-    if (this.#ended) return;
-    this.#ended = true;
+    if ((this.#flags & ENDED) !== 0) return;
+    this.#flags |= ENDED;
     if (this.readyState === 1) {
       this.readyState = 2;
       (this.driver as SocketDriver<Raw>).close(this.raw as Raw, code, wireReason);
     } else {
       // Not open yet: the close frame goes out as soon as the engine opens the socket.
       this.readyState = 2;
-      this.#closeOnOpen = [code, wireReason];
+      this.#rareState().closeOnOpen = [code, wireReason];
     }
     this.#finish(code, wireReason);
   }
@@ -271,8 +328,8 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
 
   /** @internal Abrupt close with the code and reason the close hook should see (idle timeout, backpressure). */
   terminateWith(code: number, reason: string): void {
-    if (this.#ended) return;
-    this.#ended = true;
+    if ((this.#flags & ENDED) !== 0) return;
+    this.#flags |= ENDED;
     const wasOpen = this.readyState === 1;
     this.readyState = 2;
     if (wasOpen) (this.driver as SocketDriver<Raw>).terminate(this.raw as Raw);
@@ -338,8 +395,8 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
     const table = this.#listeners as Record<SocketEvent, unknown[] | undefined>;
     // Copy on write: dispatch iterates the array it read, so no copy per message.
     table[event] = [...(table[event] ?? []), listener];
-    if (event === "message" && this.#awaitListener) {
-      this.#awaitListener = false;
+    if (event === "message" && (this.#flags & AWAIT_LISTENER) !== 0) {
+      this.#flags &= ~AWAIT_LISTENER;
       // Deliver what arrived before the listener, after the caller finished attaching listeners.
       if (this.#inbox !== null) queueMicrotask(() => this.#drain());
     }
@@ -369,7 +426,7 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
     if (this.readyState === 2) {
       // Closed by the application before the engine opened it.
       this.runtime.socketOpened(this as ServerSocket<unknown, unknown>);
-      const pendingClose = this.#closeOnOpen;
+      const pendingClose = this.#rare?.closeOnOpen ?? null;
       if (pendingClose === null) driver.terminate(raw);
       else driver.close(raw, pendingClose[0], pendingClose[1]);
       return;
@@ -379,15 +436,15 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
     this.lastActivity = now;
     this.lastPingAt = now;
     // Precise: max lifetime is measured from here, and must never end a connection early.
-    this.openedAt = Date.now();
+    this.openedAt = this.runtime.elapsed();
     this.runtime.socketOpened(this as ServerSocket<unknown, unknown>);
-    this.#joined = true;
+    this.#flags |= JOINED;
     if (this.#topics !== null) for (const topic of this.#topics) this.#engineSubscribe(topic);
     const notice = this.openNotice;
     if (notice !== undefined) {
       this.openNotice = undefined;
       if (notice.refuse) {
-        this.#silent = true;
+        this.#flags |= SILENT;
         if (notice.message !== undefined) this.send(notice.message);
         this.close(notice.code, notice.reason);
         return;
@@ -404,7 +461,7 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
       }
       if (isThenable(result)) {
         // Messages that arrive while an async open runs wait for it.
-        this.#opening = true;
+        this.#flags |= OPENING;
         if (this.#inbox === null) this.#inbox = [];
         result.then(
           () => this.#opened(),
@@ -415,9 +472,9 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
         );
       }
     }
-    const early = this.#early;
+    const early = this.#rare?.early ?? null;
     if (early !== null) {
-      this.#early = null;
+      (this.#rare as RareState).early = null;
       for (const [data, options] of early) this.send(data, options);
     }
   }
@@ -427,20 +484,32 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
     const runtime = this.runtime;
     this.lastActivity = runtime.clock.now;
     // After a server-side close (e.g. failed authentication) late messages are not the application's.
-    if (this.#ended) return;
+    if ((this.#flags & ENDED) !== 0) return;
     const counters = runtime.counters;
     counters.messagesIn++;
     counters.bytesIn += message.length;
-    if (message === runtime.heartbeatReply || (runtime.resilience.rateLimit !== undefined && runtime.rateLimited(this as never)))
-      return;
+    if (runtime.screensMessages && runtime.screen(this as never, message)) return;
     if (this.#inbox !== null) {
       this.#inbox.push(message);
-      if (this.#awaitListener) this.#holdBytes(message);
+      if ((this.#flags & AWAIT_LISTENER) !== 0) this.#holdBytes(message);
       return;
     }
-    if (this.#awaitListener) {
+    if ((this.#flags & AWAIT_LISTENER) !== 0) {
       this.#inbox = [message];
       this.#holdBytes(message);
+      return;
+    }
+    // The common case inline: one hook, no listeners, synchronous.
+    const hook = this.handlers.message;
+    if (hook !== undefined && this.#listeners === null) {
+      let result: unknown;
+      try {
+        result = hook(this, message);
+      } catch (error) {
+        this.reportError(error);
+        return;
+      }
+      if (result !== undefined && isThenable(result)) this.#track(result);
       return;
     }
     this.#start(message);
@@ -455,7 +524,7 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
   /** The client answered a ping. */
   enginePong(data: Buffer): void {
     this.lastActivity = this.runtime.clock.now;
-    this.pongedAt = Date.now();
+    this.pongedAt = this.runtime.elapsed();
     this.#emit("pong", this.handlers.pong, data);
   }
 
@@ -465,20 +534,19 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
    */
   engineDropped(): void {
     if (this.readyState !== 1) return;
-    this.#wantDrain = true;
+    this.#flags |= WANT_DRAIN;
     this.runtime.counters.sendsDropped++;
-    if (this.runtime.limits.closeOnBackpressureLimit && !this.#closeScheduled) {
-      this.#closeScheduled = true;
+    if (this.runtime.limits.closeOnBackpressureLimit && (this.#flags & CLOSE_SCHEDULED) === 0) {
+      this.#flags |= CLOSE_SCHEDULED;
       // The engine is in the middle of a fan-out: close after it returns, never inside it.
       setImmediate(() => this.terminateWith(CloseCode.ABNORMAL, CloseReason.BACKPRESSURE_LIMIT));
     }
   }
-  #closeScheduled = false;
 
   /** The send buffer shrank. */
   engineDrain(): void {
-    if (!this.#wantDrain || this.readyState !== 1) return;
-    if ((this.driver as SocketDriver<Raw>).bufferedAmount(this.raw as Raw) === 0) this.#wantDrain = false;
+    if ((this.#flags & WANT_DRAIN) === 0 || this.readyState !== 1) return;
+    if ((this.driver as SocketDriver<Raw>).bufferedAmount(this.raw as Raw) === 0) this.#flags &= ~WANT_DRAIN;
     this.#emit("drain", this.handlers.drain, undefined);
   }
 
@@ -489,11 +557,11 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
    */
   engineClose(code: number, reason: string): void {
     this.readyState = 3;
-    if (this.#ended) {
+    if ((this.#flags & ENDED) !== 0) {
       this.runtime.socketReleased(this as ServerSocket<unknown, unknown>);
       return;
     }
-    this.#ended = true;
+    this.#flags |= ENDED;
     this.#finish(code, reason);
     this.runtime.socketReleased(this as ServerSocket<unknown, unknown>);
   }
@@ -516,16 +584,16 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
   }
 
   #finish(code: number, reason: string): void {
-    this.#early = null;
+    if (this.#rare !== null) this.#rare.early = null;
     const topics = this.#topics;
     if (topics !== null) {
       // Engines drop a closed socket's subscriptions themselves; the emulation must be told.
       if (!this.runtime.topics.isNative) for (const topic of topics) this.runtime.topics.remove(topic, this);
-      if (this.#joined) for (const topic of topics) this.runtime.topicLeft(topic);
+      if ((this.#flags & JOINED) !== 0) for (const topic of topics) this.runtime.topicLeft(topic);
       this.#topics = null;
     }
     this.runtime.socketEnded(this as ServerSocket<unknown, unknown>);
-    if (this.#silent) return;
+    if ((this.#flags & SILENT) !== 0) return;
     const hook = this.handlers.close;
     if (hook !== undefined) {
       try {
@@ -574,12 +642,11 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
     return pending;
   }
 
-  #held = 0;
-
   /** Messages waiting for a listener are bounded: a route that never listens cannot make us hoard. */
   #holdBytes(message: Message): void {
-    this.#held += message.length;
-    if (this.#held > this.runtime.limits.maxBackpressure) {
+    const rare = this.#rareState();
+    rare.held += message.length;
+    if (rare.held > this.runtime.limits.maxBackpressure) {
       this.#inbox = null;
       this.close(CloseCode.POLICY_VIOLATION, "no message listener");
     }
@@ -587,8 +654,8 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
 
   /** @internal The route that created this socket finished without listening: stop holding messages. */
   listenerless(): void {
-    if (!this.#awaitListener) return;
-    this.#awaitListener = false;
+    if ((this.#flags & AWAIT_LISTENER) === 0) return;
+    this.#flags &= ~AWAIT_LISTENER;
     this.#inbox = null;
   }
 
@@ -598,9 +665,9 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
    */
   abandon(): void {
     if (this.raw !== undefined) return;
-    if (!this.#ended) {
-      this.#silent = true;
-      this.#ended = true;
+    if ((this.#flags & ENDED) === 0) {
+      this.#flags |= SILENT;
+      this.#flags |= ENDED;
       this.#finish(CloseCode.ABNORMAL, "");
     }
     this.readyState = 3;
@@ -610,7 +677,11 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
   /** Runs the message hook; counts it in flight while its promise is pending. */
   #start(message: Message): void {
     const pending = this.#dispatch(message);
-    if (pending === undefined) return;
+    if (pending !== undefined) this.#track(pending);
+  }
+
+  /** Counts a pending message hook in flight; later messages wait when the concurrency limit is reached. */
+  #track(pending: PromiseLike<unknown>): void {
     this.#running++;
     if (this.#running >= this.runtime.concurrency && this.#inbox === null) this.#inbox = [];
     pending.then(
@@ -628,7 +699,7 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
   }
 
   #opened(): void {
-    this.#opening = false;
+    this.#flags &= ~OPENING;
     this.#drain();
   }
 
@@ -636,12 +707,12 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
   #drain(): void {
     const inbox = this.#inbox;
     if (inbox === null) return;
-    if (this.#ended) {
+    if ((this.#flags & ENDED) !== 0) {
       // The close hook ran: what was still waiting is not the application's any more.
       this.#inbox = null;
       return;
     }
-    if (this.#opening || this.#awaitListener) return;
+    if ((this.#flags & OPENING) !== 0 || (this.#flags & AWAIT_LISTENER) !== 0) return;
     const limit = this.runtime.concurrency;
     while (inbox.length > 0 && this.#running < limit) this.#start(inbox.shift() as Message);
     if (inbox.length === 0 && this.#running < limit && this.#inbox === inbox) this.#inbox = null;
