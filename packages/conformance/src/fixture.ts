@@ -282,6 +282,7 @@ export const PROFILES: Record<string, Partial<WebSocketOptions<Data>>> = {
   idlenopings: { idleTimeout: 2, sendPings: false },
   lifetime: { maxLifetime: 0.05 },
   admit: { maxConnections: 3 },
+  admitslots: { maxConnections: 3 },
   admitasync: {
     maxConnections: 2,
     upgrade: async () => {

@@ -80,14 +80,14 @@ export const resilienceChecks: Check[] = [
     category,
     async run(ctx) {
       for (let i = 0; i < 5; i++) {
-        const bad = await RawClient.connect(ctx.port("admit"), {
+        const bad = await RawClient.connect(ctx.port("admitslots"), {
           path: `/?id=${ctx.id()}`,
           headers: { "Sec-WebSocket-Version": "12" },
         });
         assert.equal(bad.response.status, 426);
         bad.destroy();
       }
-      const good = await Promise.all([0, 1, 2].map(() => ctx.open("admit", ctx.id(), { query: "silent=1" })));
+      const good = await Promise.all([0, 1, 2].map(() => ctx.open("admitslots", ctx.id(), { query: "silent=1" })));
       assert.equal(good.length, 3);
       for (const client of good) client.close(1000);
       await Promise.all(good.map((client) => client.waitClose()));
