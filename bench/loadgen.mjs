@@ -5,6 +5,7 @@
 //   {"id":1,"cmd":"echo","port":N,"connections":100,"inflight":64,"payload":32,"warmupMs":500,"durationMs":2000}
 //   {"id":2,"cmd":"rtt","port":N,"payload":32,"warmupMs":500,"durationMs":2000}
 //   {"id":3,"cmd":"broadcast","port":N,"subscribers":1000,"outstanding":256,"payload":32,...}
+//     (optional "pubPort": the publisher connects there, the subscribers to "port")
 //   {"id":4,"cmd":"open","port":N,"count":5000}   then   {"id":5,"cmd":"close"}
 // One-shot use: `node bench/loadgen.mjs '{"cmd":"echo","port":3000}'` prints the result and exits.
 import net from "node:net";
@@ -234,7 +235,8 @@ async function broadcast(cmd) {
   const subs = await openMany(port, "/sub", subscribers, onDelivery);
   const conns = subs;
   try {
-    const [pub] = await openMany(port, "/pub", 1, () => {});
+    // The publisher may sit on another instance (cross-instance fan-out through a backplane).
+    const [pub] = await openMany(cmd.pubPort ?? port, "/pub", 1, () => {});
     conns.push(pub);
     await sleep(settleMs); // subscriptions made in an asynchronous open hook
     publisher = pub;
