@@ -38,6 +38,9 @@ const steps = [
     "node",
     ["packages/conformance/dist/cli.js", "--adapter", "bun,node,uws", "--json", "conformance-report.json", "--quiet"],
   ],
+  // The benchmarks only have to keep working here: seconds-long smoke runs, no timed assertions.
+  ["bench smoke", "node", ["bench/run.mjs", "--smoke"]],
+  ["cluster bench smoke", "node", ["bench/cluster.mjs", "--smoke", "--adapter", "uws,node,bun"]],
 ];
 
 for (const [title, command, args] of steps) {
