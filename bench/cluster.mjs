@@ -83,9 +83,7 @@ function start(core, command, argv, extraEnv, ready) {
 async function verb(adapter, port, redisUrl) {
   const runtime = adapter === "bun" ? [bun, []] : [process.execPath, ["--expose-gc"]];
   const extra = { BENCH_PORT: String(port), VERB_ADAPTER: adapter, ...(redisUrl ? { REDIS_URL: redisUrl } : {}) };
-  return start(0, runtime[0], [...runtime[1], join(root, "bench/servers/verb-cluster.mjs")], extra, (line) =>
-    line.startsWith("{"),
-  );
+  return start(0, runtime[0], [...runtime[1], join(root, "bench/servers/verb.mjs")], extra, (line) => line.startsWith("{"));
 }
 
 function loadgen(command) {

@@ -1,9 +1,15 @@
 // Verb on the adapter named by VERB_ADAPTER (bun, node or uws): echo, /sub subscribes to the topic,
-// /pub messages go out through app.publish.
+// /pub messages go out through app.publish. With REDIS_URL, a Redis backplane joins the instances
+// (cross-instance fan-out: bench/cluster.mjs).
 import { createServer } from "@verb/core";
 import { HOST, MAX_PAYLOAD, PORT, ready, reportError, TOPIC } from "./common.mjs";
 
 const app = createServer();
+const url = process.env.REDIS_URL;
+if (url) {
+  const { redisBackplane } = await import("@verb/redis");
+  app.withOptions({ backplane: redisBackplane({ url }) });
+}
 app.withOptions({
   websocket: {
     maxPayloadLength: MAX_PAYLOAD,
@@ -21,4 +27,4 @@ app.withOptions({
   },
 });
 const server = await app.listen(PORT, HOST);
-ready(server.port, { adapter: server.adapter, core: import.meta.resolve("@verb/core") });
+ready(server.port, { adapter: server.adapter, core: import.meta.resolve("@verb/core"), backplane: Boolean(url) });

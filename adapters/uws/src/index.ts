@@ -255,6 +255,38 @@ async function writeResponse(res: uWS.HttpResponse, state: Aborted, response: Re
 
 const SMALL_BODY = 64 * 1024;
 
+/**
+ * Starts a streamed answer: writes the head, cancels the body's reader when the client leaves, and
+ * returns a function that waits until uWS can take more (resolving with its write offset).
+ */
+function startStream(
+  res: uWS.HttpResponse,
+  state: Aborted,
+  response: Response,
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+): () => Promise<number> {
+  let wake: (() => void) | undefined;
+  whenAborted(state, () => {
+    reader.cancel().catch(() => {});
+    wake?.();
+  });
+  res.cork(() => writeHead(res, response));
+  return () =>
+    new Promise<number>((resolve) => {
+      wake = () => resolve(0);
+      res.onWritable((offset) => {
+        resolve(offset);
+        return true;
+      });
+    });
+}
+
+/** The next chunk of a body, or undefined at its end (or when it failed). */
+async function nextChunk(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<Uint8Array | undefined> {
+  const step = await reader.read().catch(() => ({ done: true as const, value: undefined }));
+  return step.done ? undefined : step.value;
+}
+
 /** Streams a body of known size with `tryEnd`, resuming on `onWritable` under backpressure. */
 async function sendKnownLength(
   res: uWS.HttpResponse,
@@ -264,39 +296,27 @@ async function sendKnownLength(
   reader: ReadableStreamDefaultReader<Uint8Array>,
 ): Promise<void> {
   if (state.aborted) return;
-  let wake: (() => void) | undefined;
-  whenAborted(state, () => {
-    reader.cancel().catch(() => {});
-    wake?.();
-  });
-  res.cork(() => writeHead(res, response));
-  for (;;) {
-    const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }));
-    if (done || state.aborted || value === undefined) return;
-    let chunk = value;
+  const writable = startStream(res, state, response, reader);
+  for (let chunk = await nextChunk(reader); chunk !== undefined && !state.aborted; chunk = await nextChunk(reader)) {
     for (;;) {
       const start = res.getWriteOffset();
       let ok = false;
       let finished = false;
+      const part: Uint8Array = chunk;
       res.cork(() => {
-        [ok, finished] = res.tryEnd(chunk, total);
+        [ok, finished] = res.tryEnd(part, total);
       });
       if (finished) return;
       if (ok) break;
       // Part of the chunk is still ours to resend once the socket drains.
-      const resumeAt = await new Promise<number>((resolve) => {
-        wake = () => resolve(0);
-        res.onWritable((offset) => {
-          resolve(offset);
-          return true;
-        });
-      });
+      const resumeAt = await writable();
       if (state.aborted) return;
       chunk = chunk.subarray(resumeAt - start);
     }
   }
 }
 
+/** Streams a body of unknown size (chunked), resuming on `onWritable` under backpressure. */
 async function streamBody(
   res: uWS.HttpResponse,
   state: Aborted,
@@ -304,32 +324,14 @@ async function streamBody(
   reader: ReadableStreamDefaultReader<Uint8Array>,
 ): Promise<void> {
   if (state.aborted) return;
-  let wake: (() => void) | undefined;
-  whenAborted(state, () => {
-    reader.cancel().catch(() => {});
-    wake?.();
-  });
-  res.cork(() => writeHead(res, response));
-  const write = async (chunk: Uint8Array): Promise<void> => {
-    if (state.aborted) return;
+  const writable = startStream(res, state, response, reader);
+  for (let chunk = await nextChunk(reader); chunk !== undefined && !state.aborted; chunk = await nextChunk(reader)) {
     let ok = true;
+    const part: Uint8Array = chunk;
     res.cork(() => {
-      ok = res.write(chunk);
+      ok = res.write(part);
     });
-    if (!ok) {
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        res.onWritable(() => {
-          resolve();
-          return true;
-        });
-      });
-    }
-  };
-  for (;;) {
-    const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }));
-    if (done || state.aborted || value === undefined) break;
-    await write(value);
+    if (!ok) await writable();
   }
   if (!state.aborted) res.cork(() => res.end());
 }
