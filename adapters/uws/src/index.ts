@@ -89,7 +89,10 @@ function flushPublishes(): void {
 
 function deferPublish(entry: PendingPublish): void {
   // The application may reuse its buffer after publish() returns: keep a copy.
-  if (typeof entry.data !== "string") entry.data = new Uint8Array(entry.data).slice();
+  const data = entry.data;
+  if (data instanceof ArrayBuffer) entry.data = data.slice(0);
+  // TypedArray slice copies (Buffer's own slice would only make a view).
+  else if (typeof data !== "string") entry.data = Uint8Array.prototype.slice.call(data);
   waiting.push(entry);
   if (flushScheduled) return;
   flushScheduled = true;
