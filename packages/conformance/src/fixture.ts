@@ -111,6 +111,13 @@ async function runCommand(ws: VerbSocket<Data>, command: Record<string, unknown>
       ws.unsubscribe(command.topic as string);
       ws.send(`unsubscribed:${String(command.topic)}`);
       return;
+    case "publish-reuse": {
+      // The application reuses its buffer right after publishing: subscribers get what was published.
+      const buffer = Buffer.from("original");
+      app.publish(command.topic as string, buffer);
+      buffer.write("CHANGED!");
+      return;
+    }
     case "topics":
       ws.send(JSON.stringify({ topics: ws.topics, isSubscribed: ws.isSubscribed(command.topic as string) }));
       return;

@@ -148,6 +148,20 @@ export const topicChecks: Check[] = [
     },
   },
   {
+    id: "topics.buffer-reuse",
+    title: "a published buffer may be reused right after app.publish: subscribers get what was published",
+    category,
+    async run(ctx) {
+      const topic = unique(ctx, "reuse");
+      const listener = await subscriber(ctx, "main", topic);
+      const publisher = await ctx.open("main", ctx.id(), { query: "silent=1" });
+      publisher.send(cmd({ op: "publish-reuse", topic }));
+      const got = await listener.message();
+      assert.equal(got.isBinary, true);
+      assert.equal(got.data.toString(), "original");
+    },
+  },
+  {
     id: "topics.compression",
     title: "publish follows the compression rule: large messages compressed (RSV1), small ones plain",
     category,
