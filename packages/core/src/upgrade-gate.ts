@@ -1,0 +1,393 @@
+/**
+ * The upgrade decision: handshake validation, admission (shutdown, connection limits), origin,
+ * the route that claims the request (WebSocket route, `res.upgrade()` in an HTTP route, or the
+ * server-wide hooks), authentication, the `upgrade` hook, subprotocol and 101 headers.
+ */
+
+import type { UpgradeDecision } from "./adapter.js";
+import { type AuthOptions, describeUser, extractToken, type TokenCarrier } from "./auth.js";
+import { CloseCode } from "./close.js";
+import type { UpgradeHookResult, UpgradePolicy, WebSocketHandlers, WebSocketRoute } from "./handlers.js";
+import { asError, type HttpPipeline } from "./http/pipeline.js";
+import { STATUS_TEXT, textResponse } from "./http/plain-response.js";
+import { VerbRequest } from "./http/request.js";
+import type { ResUpgradeOptions } from "./http/response.js";
+import type { Router } from "./http/router.js";
+import { type Logger, log } from "./logger.js";
+import type { ServerRuntime } from "./runtime.js";
+import { ServerSocket, type VerbSocket } from "./socket.js";
+import type { UpgradeRequest } from "./upgrade-request.js";
+
+/** What the gate asks of the application around it. */
+export interface UpgradeHost {
+  readonly pipeline: HttpPipeline;
+  readonly wsRoutes: Router<WebSocketRoute<unknown>>;
+  readonly users: { bind(socket: VerbSocket<unknown>, userId: string | number): void };
+  /** `ServerProtocol.WEBSOCKET`: upgrades no route claims go to the server-wide hooks. */
+  readonly webSocketOnly: boolean;
+  /** The server-wide hooks and policy (`withOptions({ websocket })`). */
+  serverWide(): WebSocketRoute<unknown> | undefined;
+  /** The running server's runtime (undefined when not listening). */
+  runtime(): ServerRuntime | undefined;
+  isClosing(): boolean;
+  onOverload(): "reject" | "close";
+  logger(): Logger;
+  logError(message: string, error: unknown): void;
+}
+
+function headerPairs(headers: Headers): [string, string][] {
+  const pairs: [string, string][] = [];
+  headers.forEach((value, name) => {
+    if (name !== "set-cookie") pairs.push([name, value]);
+  });
+  for (const cookie of headers.getSetCookie()) pairs.push(["set-cookie", cookie]);
+  return pairs;
+}
+
+/** The first offered subprotocol the server supports (client's order), or `""`. */
+function chooseProtocol(offered: readonly string[], supported: readonly string[] | undefined): string {
+  if (supported === undefined) return "";
+  for (const protocol of offered) if (supported.includes(protocol)) return protocol;
+  return "";
+}
+
+function originAllowed(policy: UpgradePolicy<unknown>["allowedOrigins"], request: UpgradeRequest): boolean {
+  if (policy === undefined) return true;
+  const origin = request.origin;
+  // Only browsers send Origin, and only browsers can be tricked into cross-site requests.
+  if (origin === undefined) return true;
+  return typeof policy === "function" ? policy(origin, request) : policy.includes(origin);
+}
+
+function definedHeaders(headers: Record<string, string | undefined> | undefined): Record<string, string> {
+  const defined: Record<string, string> = {};
+  if (headers !== undefined) for (const [name, value] of Object.entries(headers)) if (value !== undefined) defined[name] = value;
+  return defined;
+}
+
+function isReject(result: object): result is { status: number; headers?: Record<string, string | undefined>; body?: string } {
+  return typeof (result as { status?: unknown }).status === "number";
+}
+
+/** The outcome of authentication for one upgrade. */
+interface AuthOutcome {
+  user: unknown;
+  carrier: TokenCarrier | undefined;
+  options: AuthOptions<unknown>;
+}
+
+/** A socket claim made while deciding an upgrade. */
+type Claim =
+  | { kind: "socket"; socket: ServerSocket<unknown, unknown>; headers: Headers }
+  | { kind: "refused"; socket: ServerSocket<unknown, unknown>; decision: UpgradeDecision }
+  | { kind: "hooks"; route: WebSocketRoute<unknown> };
+
+/** Decides every upgrade request of one application. */
+export class UpgradeGate {
+  readonly #host: UpgradeHost;
+
+  constructor(host: UpgradeHost) {
+    this.#host = host;
+  }
+
+  /** Whether plain HTTP on `path` should get 426: a WebSocket route, or a WebSocket-only server. */
+  isWebSocketPath(path: string): boolean {
+    if (this.#host.wsRoutes.match("GET", path)?.kind === "found") return true;
+    return this.#host.webSocketOnly;
+  }
+
+  /** Server-wide handlers answer upgrades that no route claims. */
+  #globalRoute(): WebSocketRoute<unknown> | undefined {
+    const serverWide = this.#host.serverWide();
+    if (serverWide !== undefined) return serverWide;
+    return this.#host.webSocketOnly ? {} : undefined;
+  }
+
+  #policy<K extends keyof UpgradePolicy<unknown>>(route: WebSocketRoute<unknown> | undefined, key: K): UpgradePolicy<unknown>[K] {
+    return route?.[key] ?? this.#host.serverWide()?.[key];
+  }
+
+  /** The answer to an upgrade request: refuse with a response, or accept with a socket. */
+  decide(request: UpgradeRequest): UpgradeDecision | Promise<UpgradeDecision> {
+    if (request.headers.upgrade?.toLowerCase() !== "websocket") {
+      return { accept: false, response: textResponse(400, "Unsupported upgrade: only websocket is served") };
+    }
+    if (request.headers["sec-websocket-version"] !== "13") {
+      return {
+        accept: false,
+        response: textResponse(426, "Unsupported WebSocket version: use 13", { "sec-websocket-version": "13" }),
+      };
+    }
+    if (!/^[A-Za-z0-9+/]{22}==$/.test(request.headers["sec-websocket-key"] ?? "")) {
+      return { accept: false, response: textResponse(400, "Invalid Sec-WebSocket-Key") };
+    }
+    const refused = this.#admit(request);
+    if (refused !== undefined) return refused;
+    const wsMatch = this.#host.wsRoutes.match("GET", request.path);
+    const wsRoute = wsMatch?.kind === "found" ? (wsMatch.handler as WebSocketRoute<unknown>) : undefined;
+    if (!originAllowed(this.#policy(wsRoute, "allowedOrigins"), request)) {
+      return { accept: false, response: textResponse(403, "Forbidden: origin not allowed") };
+    }
+    // Fast path: nothing to run before the decision but the route's own policy.
+    if (!this.#host.pipeline.hasMiddleware) {
+      const route =
+        wsRoute ?? (this.#host.pipeline.routes.match("GET", request.path) === undefined ? this.#globalRoute() : undefined);
+      if (route !== undefined) return this.#acceptRoute(request, route, new Headers());
+    }
+    return this.#decideThroughPipeline(request, wsRoute);
+  }
+
+  async #decideThroughPipeline(request: UpgradeRequest, wsRoute: WebSocketRoute<unknown> | undefined): Promise<UpgradeDecision> {
+    const runtime = this.#host.runtime() as ServerRuntime;
+    const pipeline = this.#host.pipeline;
+    const req = new VerbRequest(request.method, request.url, request.headers, request.remoteAddress);
+    let claim: Claim | undefined;
+    const res = pipeline.newResponse(req, (data: unknown, options: ResUpgradeOptions, headers: Headers) => {
+      const protocol = options.protocol ?? chooseProtocol(request.protocols, this.#policy(undefined, "protocols"));
+      this.#assertOffered(request, protocol);
+      const socket = new ServerSocket<unknown, unknown>(runtime, {}, request, protocol, data, true);
+      // Admission again (the route may have awaited): a refused socket is dropped after the route.
+      const refused = this.#admit(request);
+      claim = refused === undefined ? { kind: "socket", socket, headers } : { kind: "refused", socket, decision: refused };
+      return socket;
+    });
+    try {
+      await pipeline.run(req, res, async () => {
+        if (wsRoute !== undefined) {
+          claim = { kind: "hooks", route: wsRoute };
+          return;
+        }
+        const global = this.#globalRoute();
+        const match = this.#host.pipeline.routes.match("GET", req.path);
+        if (match?.kind === "found") {
+          req.params = match.params;
+          const handler = match.handler;
+          const outcome = Promise.resolve().then(() => handler(req, res));
+          // Upgrade as soon as the route calls res.upgrade(): it may attach listeners later.
+          const result = await Promise.race([outcome, res.whenFinished()]);
+          if (claim !== undefined) {
+            const upgraded = claim.kind === "socket" ? claim.socket : undefined;
+            outcome.then(
+              // A route that returns without listening lets go of the messages held for it.
+              () => queueMicrotask(() => upgraded?.listenerless()),
+              (error: unknown) => this.#host.logError(`the route GET ${req.path} failed after res.upgrade()`, error),
+            );
+            return;
+          }
+          if (result instanceof Response && !res.finished) res.respond(result);
+          // A page route answering 2xx without upgrading yields to the server-wide WebSocket handlers.
+          const status = res.statusCode;
+          if (global !== undefined && (!res.finished || (status >= 200 && status < 300))) {
+            claim = { kind: "hooks", route: global };
+          } else if (!res.finished) {
+            res.respond(textResponse(400, "This route does not accept WebSocket upgrades"));
+          }
+          return;
+        }
+        if (global !== undefined) claim = { kind: "hooks", route: global };
+        else await pipeline.routeHttp(req, res);
+      });
+    } catch (error) {
+      return { accept: false, response: await pipeline.answerError(asError(error), req) };
+    }
+    if (claim?.kind === "refused") {
+      claim.socket.abandon();
+      return claim.decision;
+    }
+    if (claim?.kind === "socket") {
+      return { accept: true, socket: claim.socket, protocol: claim.socket.protocol, headers: headerPairs(claim.headers) };
+    }
+    if (claim?.kind === "hooks") return this.#acceptRoute(request, claim.route, res.headers);
+    if (!res.finished) res.respond(textResponse(400, "WebSocket upgrade not handled"));
+    await res.settled();
+    return { accept: false, response: res.toResponse() };
+  }
+
+  /**
+   * A refusal when the server is closing or over a connection limit, else undefined. Checked on
+   * arrival and again right before a socket is created (async hooks may have run in between).
+   */
+  #admit(request: UpgradeRequest): UpgradeDecision | undefined {
+    const runtime = this.#host.runtime();
+    if (runtime === undefined || this.#host.isClosing()) {
+      return { accept: false, response: textResponse(503, "Server is shutting down", { "retry-after": "5" }) };
+    }
+    const overload = runtime.overload(request.remoteAddress);
+    return overload === undefined ? undefined : this.#overloaded(request, overload);
+  }
+
+  /** Over a connection limit: 503 before the upgrade, or (onOverload "close") accept then 1013. */
+  #overloaded(request: UpgradeRequest, overload: "total" | "ip"): UpgradeDecision | undefined {
+    const runtime = this.#host.runtime() as ServerRuntime;
+    runtime.counters.connectionsRejected++;
+    log(
+      this.#host.logger(),
+      "info",
+      { ip: request.remoteAddress, limit: overload },
+      "connection refused: over the connection limit",
+    );
+    if (this.#host.onOverload() === "reject") {
+      return { accept: false, response: textResponse(503, "Server overloaded", { "retry-after": "5" }) };
+    }
+    const socket = new ServerSocket<unknown, unknown>(runtime, {}, request, "", undefined);
+    socket.openNotice = { refuse: true, message: undefined, code: CloseCode.TRY_AGAIN_LATER, reason: "Server overloaded" };
+    return { accept: true, socket, protocol: "", headers: [] };
+  }
+
+  #assertOffered(request: UpgradeRequest, protocol: string): void {
+    if (protocol !== "" && !request.protocols.includes(protocol)) {
+      throw new Error(`Subprotocol "${protocol}" was chosen but the client offered ${JSON.stringify(request.protocols)}`);
+    }
+  }
+
+  #acceptRoute(
+    request: UpgradeRequest,
+    route: WebSocketRoute<unknown>,
+    headers: Headers,
+  ): UpgradeDecision | Promise<UpgradeDecision> {
+    const auth = this.#policy(route, "auth") as AuthOptions<unknown> | undefined;
+    if (auth === undefined) return this.#runHook(request, route, headers, undefined);
+    const found = extractToken(request, auth.protocol ?? "bearer");
+    if (found === undefined) {
+      if (auth.optional) return this.#runHook(request, route, headers, { user: undefined, carrier: undefined, options: auth });
+      return this.#authFailed(request, route, auth);
+    }
+    const proceed = (user: unknown): UpgradeDecision | Promise<UpgradeDecision> =>
+      user === null || user === undefined
+        ? this.#authFailed(request, route, auth)
+        : this.#runHook(request, route, headers, { user, carrier: found.carrier, options: auth });
+    let verified: unknown;
+    try {
+      verified = auth.verifyToken(found.token, request);
+    } catch {
+      return this.#authFailed(request, route, auth);
+    }
+    if (verified instanceof Promise) return verified.then(proceed, () => this.#authFailed(request, route, auth));
+    return proceed(verified);
+  }
+
+  #authFailed(request: UpgradeRequest, route: WebSocketRoute<unknown>, auth: AuthOptions<unknown>): UpgradeDecision {
+    const refused = this.#admit(request);
+    if (refused !== undefined) return refused;
+    if (auth.onFailure !== "close") {
+      return { accept: false, response: textResponse(401, "Authentication failed", { "www-authenticate": "Bearer" }) };
+    }
+    // Accept so the client can read why, then close 1008 (the hooks never see this socket).
+    const marker = auth.protocol ?? "bearer";
+    const protocol = request.protocols.includes(marker) ? marker : "";
+    const socket = new ServerSocket<unknown, unknown>(
+      this.#host.runtime() as ServerRuntime,
+      route as WebSocketHandlers<unknown>,
+      request,
+      protocol,
+      undefined,
+    );
+    socket.openNotice = {
+      refuse: true,
+      // The spec's style: tell the client, then close with 1008.
+      message: JSON.stringify({ type: "auth", status: "error", message: "Authentication failed" }),
+      code: CloseCode.POLICY_VIOLATION,
+      reason: "Authentication failed",
+    };
+    return { accept: true, socket, protocol, headers: [] };
+  }
+
+  #runHook(
+    request: UpgradeRequest,
+    route: WebSocketRoute<unknown>,
+    headers: Headers,
+    auth: AuthOutcome | undefined,
+  ): UpgradeDecision | Promise<UpgradeDecision> {
+    const hook = this.#policy(route, "upgrade");
+    if (hook === undefined) return this.#accept(request, route, undefined, headers, auth);
+    let result: UpgradeHookResult<unknown> | Promise<UpgradeHookResult<unknown>>;
+    try {
+      result = hook(request);
+    } catch (error) {
+      return this.#hookFailed(error);
+    }
+    if (result instanceof Promise) {
+      return result.then(
+        (settled) => this.#accept(request, route, settled, headers, auth),
+        (error: unknown) => this.#hookFailed(error),
+      );
+    }
+    return this.#accept(request, route, result, headers, auth);
+  }
+
+  #hookFailed(error: unknown): UpgradeDecision {
+    this.#host.logError("the upgrade hook failed", error);
+    return { accept: false, response: textResponse(500, "Internal Server Error") };
+  }
+
+  #accept(
+    request: UpgradeRequest,
+    route: WebSocketRoute<unknown>,
+    result: UpgradeHookResult<unknown>,
+    headers: Headers,
+    auth: AuthOutcome | undefined,
+  ): UpgradeDecision {
+    const runtime = this.#host.runtime() as ServerRuntime;
+    if (result instanceof Response) return { accept: false, response: result };
+    let data: unknown;
+    let protocol = chooseProtocol(request.protocols, this.#policy(route, "protocols"));
+    // A token carried in Sec-WebSocket-Protocol is answered with its marker, unless something else was chosen.
+    if (protocol === "" && auth?.carrier === "protocol") protocol = auth.options.protocol ?? "bearer";
+    const pairs = headerPairs(headers);
+    if (result !== undefined && result !== null) {
+      if (typeof result !== "object") return this.#hookFailed(new TypeError(`The upgrade hook returned ${typeof result}`));
+      if (isReject(result)) {
+        const status = result.status;
+        if (!Number.isInteger(status) || status < 200 || status > 599) {
+          return this.#hookFailed(new RangeError(`The upgrade hook rejected with status ${status}: use 200-599`));
+        }
+        const body = result.body ?? STATUS_TEXT[status] ?? "";
+        return {
+          accept: false,
+          response: new Response(body, {
+            status,
+            headers: {
+              "content-type": "text/plain; charset=utf-8",
+              ...definedHeaders(result.headers),
+              "content-length": String(Buffer.byteLength(body)),
+            },
+          }),
+        };
+      }
+      data = result.data;
+      if (result.protocol !== undefined) protocol = result.protocol;
+      if (result.headers !== undefined) {
+        const extra = Array.isArray(result.headers) ? result.headers : Object.entries(definedHeaders(result.headers));
+        for (const [name, value] of extra) pairs.push([name.toLowerCase(), value]);
+      }
+    }
+    try {
+      this.#assertOffered(request, protocol);
+      // Header names and values are checked as HTTP allows: no CR/LF can reach the 101.
+      const checked = new Headers();
+      for (const [name, value] of pairs) checked.append(name, value);
+    } catch (error) {
+      return this.#hookFailed(error);
+    }
+    const refused = this.#admit(request);
+    if (refused !== undefined) return refused;
+    if (auth?.user !== undefined) {
+      data = typeof data === "object" && data !== null ? { ...data, user: auth.user } : { user: auth.user };
+    }
+    const socket = new ServerSocket<unknown, unknown>(runtime, route as WebSocketHandlers<unknown>, request, protocol, data);
+    if (auth?.user !== undefined) {
+      const { announce, onFailure } = auth.options;
+      const shown =
+        typeof announce === "function"
+          ? announce(auth.user)
+          : announce === true || (announce === undefined && onFailure === "close")
+            ? describeUser(auth.user)
+            : undefined;
+      if (shown !== undefined)
+        socket.openNotice = { refuse: false, message: JSON.stringify({ type: "auth", status: "success", user: shown }) };
+      const id = (auth.user as { id?: unknown }).id;
+      if (typeof id === "string" || typeof id === "number") this.#host.users.bind(socket as never, id);
+    }
+    return { accept: true, socket, protocol, headers: pairs };
+  }
+}
