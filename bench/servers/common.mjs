@@ -42,3 +42,22 @@ export function fail(message) {
   console.error(message);
   process.exit(1);
 }
+
+/**
+ * The crossws hooks of every crossws contender: echo, /sub subscribes, /pub goes out through
+ * `publish` (the adapter's server-wide publish).
+ */
+export function crosswsHooks(publish) {
+  return {
+    open(peer) {
+      if (peer.namespace === "/sub") peer.subscribe(TOPIC);
+    },
+    message(peer, message) {
+      if (peer.namespace === "/pub") publish(TOPIC, message.rawData);
+      else peer.send(message.rawData);
+    },
+    error(_peer, error) {
+      reportError(error);
+    },
+  };
+}

@@ -1,22 +1,11 @@
 // crossws on Bun.serve: echo, /sub subscribes to the topic, /pub messages go out through the
 // adapter's server-wide publish.
 import crossws from "crossws/adapters/bun";
-import { HOST, MAX_BACKPRESSURE, MAX_PAYLOAD, PORT, ready, reportError, TOPIC } from "./common.mjs";
+import { crosswsHooks, HOST, MAX_BACKPRESSURE, MAX_PAYLOAD, PORT, ready } from "./common.mjs";
 
 const ws = crossws({
   idleTimeout: 0,
-  hooks: {
-    open(peer) {
-      if (peer.namespace === "/sub") peer.subscribe(TOPIC);
-    },
-    message(peer, message) {
-      if (peer.namespace === "/pub") ws.publish(TOPIC, message.rawData);
-      else peer.send(message.rawData);
-    },
-    error(_peer, error) {
-      reportError(error);
-    },
-  },
+  hooks: crosswsHooks((topic, data) => ws.publish(topic, data)),
 });
 
 const server = globalThis.Bun.serve({

@@ -2,23 +2,12 @@
 // adapter's server-wide publish.
 import http from "node:http";
 import crossws from "crossws/adapters/node";
-import { HOST, MAX_PAYLOAD, PORT, ready, reportError, TOPIC } from "./common.mjs";
+import { crosswsHooks, HOST, MAX_PAYLOAD, PORT, ready } from "./common.mjs";
 
 const ws = crossws({
   idleTimeout: 0,
   serverOptions: { maxPayload: MAX_PAYLOAD, perMessageDeflate: false },
-  hooks: {
-    open(peer) {
-      if (peer.namespace === "/sub") peer.subscribe(TOPIC);
-    },
-    message(peer, message) {
-      if (peer.namespace === "/pub") ws.publish(TOPIC, message.rawData);
-      else peer.send(message.rawData);
-    },
-    error(_peer, error) {
-      reportError(error);
-    },
-  },
+  hooks: crosswsHooks((topic, data) => ws.publish(topic, data)),
 });
 
 const server = http.createServer((_req, res) => {

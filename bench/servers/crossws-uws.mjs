@@ -3,7 +3,7 @@
 
 import uWS from "uWebSockets.js";
 import crossws from "crossws/adapters/uws";
-import { fail, HOST, MAX_BACKPRESSURE, MAX_PAYLOAD, PORT, ready, reportError, TOPIC } from "./common.mjs";
+import { crosswsHooks, fail, HOST, MAX_BACKPRESSURE, MAX_PAYLOAD, PORT, ready } from "./common.mjs";
 
 const ws = crossws({
   idleTimeout: 0,
@@ -14,18 +14,7 @@ const ws = crossws({
     idleTimeout: 0,
     sendPingsAutomatically: false,
   },
-  hooks: {
-    open(peer) {
-      if (peer.namespace === "/sub") peer.subscribe(TOPIC);
-    },
-    message(peer, message) {
-      if (peer.namespace === "/pub") ws.publish(TOPIC, message.rawData);
-      else peer.send(message.rawData);
-    },
-    error(_peer, error) {
-      reportError(error);
-    },
-  },
+  hooks: crosswsHooks((topic, data) => ws.publish(topic, data)),
 });
 
 const app = uWS.App();

@@ -6,9 +6,8 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { VerbApp, VerbSocket } from "@verb/core";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Creates the files `sendFile` serves: a root folder, and a secret beside it that must stay out of reach. */
 export function createFileRoot(): { root: string; secret: string } {

@@ -9,6 +9,7 @@
  *   {"op":"ping","data":"abc"} · {"op":"info"} · {"op":"send","count":N,"size":S,"binary":true}
  */
 
+import { setTimeout as sleep } from "node:timers/promises";
 import { createServer, type ServerHandle, type VerbApp, type VerbSocket, type WebSocketOptions } from "@verb/core";
 import { createFileRoot, httpRoutes } from "./fixture-http.js";
 import { type RealtimeData, realtimeRoutes } from "./fixture-realtime.js";
@@ -45,8 +46,6 @@ function describeMessage(message: string | Buffer): FixtureEvent {
   if (typeof message === "string") return { type: "message", kind: "string", length: message.length };
   return { type: "message", kind: "binary", isBuffer: Buffer.isBuffer(message), length: message.length };
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function runCommand(ws: VerbSocket<Data>, command: Record<string, unknown>, app: VerbApp<Data>): Promise<void> {
   switch (command.op) {

@@ -5,10 +5,10 @@
 import assert from "node:assert/strict";
 import { Opcode } from "../clients/raw.js";
 import type { Check } from "../types.js";
+import { cmd } from "./helpers.js";
 
 const category = "backpressure";
 const MiB = 1024 * 1024;
-const cmd = (command: object) => `cmd:${JSON.stringify(command)}`;
 
 export const backpressureChecks: Check[] = [
   {

@@ -6,8 +6,7 @@ import assert from "node:assert/strict";
 import { Opcode } from "../clients/raw.js";
 import { deviationOrFail } from "../deviations.js";
 import type { Check } from "../types.js";
-
-const cmd = (command: object) => `cmd:${JSON.stringify(command)}`;
+import { cmd } from "./helpers.js";
 
 const category = "close";
 
@@ -36,7 +35,7 @@ export const closeChecks: Check[] = [
       const id = ctx.id();
       const client = await ctx.open("main", id);
       await client.message(0);
-      client.send(`cmd:${JSON.stringify({ op: "close", code: 4001, reason: "bye" })}`);
+      client.send(cmd({ op: "close", code: 4001, reason: "bye" }));
       const seen = await client.waitClose();
       assert.equal(seen.code, 4001);
       assert.equal(seen.reason, "bye");
@@ -69,7 +68,7 @@ export const closeChecks: Check[] = [
       const id = ctx.id();
       const raw = await ctx.raw("main", id);
       await raw.nextFrame();
-      raw.sendText(`cmd:${JSON.stringify({ op: "terminate" })}`);
+      raw.sendText(cmd({ op: "terminate" }));
       const end = await raw.waitEnd();
       assert.equal(end.closeFrame, undefined, "terminate() must not send a close frame");
       const closed = await ctx.waitEvent(id, (e) => e.type === "close", "the close hook");

@@ -7,10 +7,9 @@ import assert from "node:assert/strict";
 import { deflateMessage, inflateMessage, Opcode } from "../clients/raw.js";
 import { deviationOrFail } from "../deviations.js";
 import type { Check, CheckContext } from "../types.js";
+import { cmd, DEFLATE_OFFER } from "./helpers.js";
 
 const category = "compression";
-const OFFER = { "Sec-WebSocket-Extensions": "permessage-deflate; client_max_window_bits" };
-const cmd = (command: object) => `cmd:${JSON.stringify(command)}`;
 
 async function info(ctx: CheckContext, profile: string, headers: Record<string, string>) {
   const id = ctx.id();
@@ -34,7 +33,7 @@ function sizeChecks(profile: "shared" | "dedicated"): Check[] {
       title: `${profile}: a client offering permessage-deflate gets it, and socket.extensions says so`,
       category,
       async run(ctx) {
-        const { header, info: seen } = await info(ctx, profile, OFFER);
+        const { header, info: seen } = await info(ctx, profile, DEFLATE_OFFER);
         assert.match(header, /^permessage-deflate/, `101 Sec-WebSocket-Extensions: "${header}"`);
         assert.equal(seen.extensions, "permessage-deflate", "socket.extensions must name the negotiated extension");
       },
@@ -45,7 +44,7 @@ function sizeChecks(profile: "shared" | "dedicated"): Check[] {
       category,
       async run(ctx) {
         const id = ctx.id();
-        const raw = await ctx.raw(profile, id, { headers: OFFER, query: "silent=1" });
+        const raw = await ctx.raw(profile, id, { headers: DEFLATE_OFFER, query: "silent=1" });
         raw.sendText(cmd({ op: "send", size: 8000 }));
         const large = await raw.nextFrame((f) => f.opcode === Opcode.TEXT);
         assert.equal(large.rsv1, true, "an 8000-byte message must be compressed");
@@ -63,7 +62,7 @@ function sizeChecks(profile: "shared" | "dedicated"): Check[] {
       title: `${profile}: send(data, { compress }) overrides the threshold both ways`,
       category,
       async run(ctx) {
-        const raw = await ctx.raw(profile, ctx.id(), { headers: OFFER, query: "silent=1" });
+        const raw = await ctx.raw(profile, ctx.id(), { headers: DEFLATE_OFFER, query: "silent=1" });
         raw.sendText(cmd({ op: "send", size: 8000, compress: false }));
         const large = await raw.nextFrame((f) => f.opcode === Opcode.TEXT);
         assert.equal(large.rsv1, false, "compress: false must send uncompressed");
@@ -82,7 +81,7 @@ function sizeChecks(profile: "shared" | "dedicated"): Check[] {
       category,
       async run(ctx) {
         const id = ctx.id();
-        const raw = await ctx.raw(profile, id, { headers: OFFER, query: "silent=1" });
+        const raw = await ctx.raw(profile, id, { headers: DEFLATE_OFFER, query: "silent=1" });
         raw.sendFrame(Opcode.TEXT, deflateMessage(Buffer.from("q".repeat(6000))), { rsv1: true });
         const seen = await ctx.waitEvent(id, (e) => e.type === "message", "the message hook");
         assert.equal(seen.kind, "string");
@@ -98,7 +97,7 @@ export const compressionChecks: Check[] = [
     title: "compression disabled (default): the extension is never negotiated",
     category,
     async run(ctx) {
-      const { header, info: seen } = await info(ctx, "main", OFFER);
+      const { header, info: seen } = await info(ctx, "main", DEFLATE_OFFER);
       assert.equal(header, "", `101 must not carry Sec-WebSocket-Extensions, got "${header}"`);
       assert.equal(seen.extensions, "");
     },

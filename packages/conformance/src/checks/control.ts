@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { Opcode } from "../clients/raw.js";
 import type { Check } from "../types.js";
+import { cmd, greeted } from "./helpers.js";
 
 const category = "control";
 
@@ -14,10 +15,7 @@ export const controlChecks: Check[] = [
     title: "a client ping reaches the ping hook and is answered with the same payload",
     category,
     async run(ctx) {
-      const id = ctx.id();
-      const client = await ctx.open("main", id);
-      ctx.defer(() => client.terminate());
-      await client.message(0);
+      const { id, client } = await greeted(ctx);
       client.ws.ping(Buffer.from("p1-payload"));
       await client.until(() => client.pongs.length > 0, "the pong");
       assert.equal(client.pongs[0]?.toString(), "p1-payload");
@@ -31,11 +29,8 @@ export const controlChecks: Check[] = [
     title: "ws.ping() reaches the client and the pong hook fires",
     category,
     async run(ctx) {
-      const id = ctx.id();
-      const client = await ctx.open("main", id);
-      ctx.defer(() => client.terminate());
-      await client.message(0);
-      client.send(`cmd:${JSON.stringify({ op: "ping", data: "s1-payload" })}`);
+      const { id, client } = await greeted(ctx);
+      client.send(cmd({ op: "ping", data: "s1-payload" }));
       await client.until(() => client.pings.length > 0, "the server's ping");
       assert.equal(client.pings[0]?.toString(), "s1-payload");
       const pong = await ctx.waitEvent(id, (e) => e.type === "pong", "the pong hook");
@@ -50,7 +45,7 @@ export const controlChecks: Check[] = [
     category,
     async run(ctx) {
       const raw = await ctx.raw("main", ctx.id(), { query: "silent=1" });
-      raw.sendText(`cmd:${JSON.stringify({ op: "cork" })}`);
+      raw.sendText(cmd({ op: "cork" }));
       const result = await raw.nextFrame((f) => f.opcode === Opcode.TEXT && f.payload.toString().startsWith("cork-result:"));
       assert.equal(result.payload.toString(), "cork-result:42");
       const corked = raw.frames.filter((f) => ["c1", "c2", "c3"].includes(f.payload.toString()));

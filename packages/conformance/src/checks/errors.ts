@@ -4,6 +4,7 @@
 
 import assert from "node:assert/strict";
 import type { Check, CheckContext } from "../types.js";
+import { cmd } from "./helpers.js";
 
 const category = "errors";
 
@@ -16,7 +17,7 @@ async function failureIsContained(ctx: CheckContext, op: "throw" | "reject", exp
   ctx.defer(() => bystander.terminate());
   await client.message(0);
   await bystander.message(0);
-  client.send(`cmd:${JSON.stringify({ op })}`);
+  client.send(cmd({ op }));
   const error = await ctx.waitEvent(id, (e) => e.type === "error", "the error hook");
   assert.match(String(error.message), new RegExp(expected));
   client.send("still there?");

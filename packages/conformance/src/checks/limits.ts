@@ -7,9 +7,9 @@ import assert from "node:assert/strict";
 import { deflateMessage, Opcode } from "../clients/raw.js";
 import { deviationOrFail } from "../deviations.js";
 import type { Check, CheckContext } from "../types.js";
+import { DEFLATE_OFFER } from "./helpers.js";
 
 const category = "limits";
-const DEFLATE = { "Sec-WebSocket-Extensions": "permessage-deflate; client_max_window_bits" };
 
 async function expect1009(ctx: CheckContext, id: string): Promise<void> {
   const closed = await ctx.waitEvent(id, (e) => e.type === "close", "the close hook");
@@ -80,7 +80,7 @@ export const limitChecks: Check[] = [
     category,
     async run(ctx) {
       const id = ctx.id();
-      const raw = await ctx.raw("limits", id, { headers: DEFLATE });
+      const raw = await ctx.raw("limits", id, { headers: DEFLATE_OFFER });
       assert.match(raw.response.headers["sec-websocket-extensions"] ?? "", /permessage-deflate/);
       await raw.nextFrame();
       const compressed = deflateMessage(Buffer.from("z".repeat(5000)));
@@ -95,7 +95,7 @@ export const limitChecks: Check[] = [
     category,
     async run(ctx) {
       const id = ctx.id();
-      const raw = await ctx.raw("limits", id, { headers: DEFLATE });
+      const raw = await ctx.raw("limits", id, { headers: DEFLATE_OFFER });
       await raw.nextFrame();
       raw.sendFrame(Opcode.TEXT, deflateMessage(Buffer.from("y".repeat(1000))), { rsv1: true });
       const seen = await ctx.waitEvent(id, (e) => e.type === "message", "the message hook");
@@ -108,7 +108,7 @@ export const limitChecks: Check[] = [
     category,
     async run(ctx) {
       const id = ctx.id();
-      const raw = await ctx.raw("limits", id, { headers: DEFLATE });
+      const raw = await ctx.raw("limits", id, { headers: DEFLATE_OFFER });
       await raw.nextFrame();
       // 250 empty stored deflate blocks (5 bytes each, inflating to nothing) before "hello".
       const padding = Buffer.concat(Array.from({ length: 250 }, () => Buffer.from([0x00, 0x00, 0x00, 0xff, 0xff])));

@@ -4,6 +4,7 @@
 
 import assert from "node:assert/strict";
 import type { Check } from "../types.js";
+import { cmd, greeted } from "./helpers.js";
 
 const category = "messages";
 
@@ -35,10 +36,7 @@ export const messageChecks: Check[] = [
     title: "text frame arrives as a string and echoes as text",
     category,
     async run(ctx) {
-      const id = ctx.id();
-      const client = await ctx.open("main", id);
-      ctx.defer(() => client.terminate());
-      await client.message(0);
+      const { id, client } = await greeted(ctx);
       client.send("héllo wörld ✓");
       const echo = await client.message(1);
       assert.equal(echo.isBinary, false, "echo of a text frame must be text");
@@ -52,10 +50,7 @@ export const messageChecks: Check[] = [
     title: "binary frame arrives as a Buffer and echoes as binary",
     category,
     async run(ctx) {
-      const id = ctx.id();
-      const client = await ctx.open("main", id);
-      ctx.defer(() => client.terminate());
-      await client.message(0);
+      const { id, client } = await greeted(ctx);
       const payload = pattern(300, 7);
       client.send(payload, { binary: true });
       const echo = await client.message(1);
@@ -71,15 +66,12 @@ export const messageChecks: Check[] = [
     title: "a binary message kept after its hook returns stays intact",
     category,
     async run(ctx) {
-      const id = ctx.id();
-      const client = await ctx.open("main", id, { query: "keep=1" });
-      ctx.defer(() => client.terminate());
-      await client.message(0);
+      const { client } = await greeted(ctx, "main", { query: "keep=1" });
       const payload = pattern(4096, 3);
       client.send(payload, { binary: true });
       // More traffic through the engine's receive buffers before the kept message is used.
       for (let i = 0; i < 20; i++) client.send(pattern(4096, 100 + i), { binary: true });
-      client.send(`cmd:${JSON.stringify({ op: "keep-later", delay: 50 })}`);
+      client.send(cmd({ op: "keep-later", delay: 50 }));
       const later = await client.message(1);
       assert.equal(later.isBinary, true);
       assert.ok(later.data.equals(pattern(4096, 100 + 19)), "the kept message must be the last one, unchanged");
@@ -109,10 +101,7 @@ export const messageChecks: Check[] = [
     category,
     timeoutMs: 30_000,
     async run(ctx) {
-      const id = ctx.id();
-      const client = await ctx.open("main", id);
-      ctx.defer(() => client.terminate());
-      await client.message(0);
+      const { client } = await greeted(ctx);
       let index = 1;
       for (const size of SIZES) {
         const binary = pattern(size, size);
@@ -135,10 +124,7 @@ export const messageChecks: Check[] = [
     category,
     timeoutMs: 30_000,
     async run(ctx) {
-      const id = ctx.id();
-      const client = await ctx.open("main", id);
-      ctx.defer(() => client.terminate());
-      await client.message(0);
+      const { client } = await greeted(ctx);
       const count = 10_000;
       for (let i = 0; i < count; i++) client.send(`m${i}`);
       await client.until(() => client.received.length >= count + 1, `${count} echoes`, 25_000);

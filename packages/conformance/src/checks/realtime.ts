@@ -6,9 +6,9 @@
 import assert from "node:assert/strict";
 import { TestClient, type TestClientOptions } from "../clients/ws-client.js";
 import type { Check, CheckContext } from "../types.js";
+import { sleep } from "./helpers.js";
 
 const category = "realtime";
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function connect(ctx: CheckContext, path: string, options: TestClientOptions = {}): Promise<TestClient> {
   const client = await TestClient.open(`ws://127.0.0.1:${ctx.port("realtime")}${path}`, options);

@@ -4,6 +4,7 @@
 
 import assert from "node:assert/strict";
 import type { Check } from "../types.js";
+import { cmd } from "./helpers.js";
 
 const category = "request";
 
@@ -20,7 +21,7 @@ export const requestChecks: Check[] = [
       });
       ctx.defer(() => client.terminate());
       await client.message(0);
-      client.send(`cmd:${JSON.stringify({ op: "info" })}`);
+      client.send(cmd({ op: "info" }));
       const info = JSON.parse((await client.message(1)).text) as {
         path: string;
         url: string;

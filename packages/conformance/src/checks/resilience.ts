@@ -7,10 +7,9 @@ import assert from "node:assert/strict";
 import { Opcode, RawClient } from "../clients/raw.js";
 import { TestClient } from "../clients/ws-client.js";
 import type { Check, CheckContext } from "../types.js";
+import { cmd, sleep } from "./helpers.js";
 
 const category = "resilience";
-const cmd = (command: object) => `cmd:${JSON.stringify(command)}`;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function refusedStatus(
   ctx: CheckContext,

@@ -5,9 +5,9 @@
 import assert from "node:assert/strict";
 import { Opcode } from "../clients/raw.js";
 import type { Check } from "../types.js";
+import { cmd } from "./helpers.js";
 
 const category = "send";
-const cmd = (command: object) => `cmd:${JSON.stringify(command)}`;
 
 export const sendChecks: Check[] = [
   {

@@ -6,14 +6,13 @@
 import assert from "node:assert/strict";
 import { Opcode } from "../clients/raw.js";
 import type { Check } from "../types.js";
+import { cmd, sleep } from "./helpers.js";
 
 const category = "timeouts";
 const T = 2000;
 /** Documented window: closed between T and T + 1 s after the last frame received; allow scheduling jitter. */
 const EARLY_SLACK = 50;
 const LATE_SLACK = 1000 + 400;
-const cmd = (command: object) => `cmd:${JSON.stringify(command)}`;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export const timeoutChecks: Check[] = [
   {

@@ -7,10 +7,9 @@ import assert from "node:assert/strict";
 import { inflateMessage, Opcode } from "../clients/raw.js";
 import type { TestClient } from "../clients/ws-client.js";
 import type { Check, CheckContext } from "../types.js";
+import { cmd, DEFLATE_OFFER, sleep } from "./helpers.js";
 
 const category = "topics";
-const cmd = (command: object) => `cmd:${JSON.stringify(command)}`;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const MiB = 1024 * 1024;
 
 async function subscriber(ctx: CheckContext, profile: string, topic: string, id = ctx.id()): Promise<TestClient> {
@@ -169,7 +168,7 @@ export const topicChecks: Check[] = [
       const topic = unique(ctx, "zip");
       const raw = await ctx.raw("shared", ctx.id(), {
         query: "silent=1",
-        headers: { "Sec-WebSocket-Extensions": "permessage-deflate; client_max_window_bits" },
+        headers: DEFLATE_OFFER,
       });
       raw.sendText(cmd({ op: "subscribe", topic }));
       await raw.nextFrame((f) => f.opcode === Opcode.TEXT);

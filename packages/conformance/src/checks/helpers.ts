@@ -1,0 +1,30 @@
+/**
+ * Small pieces the checks share.
+ */
+
+import type { TestClient, TestClientOptions } from "../clients/ws-client.js";
+import type { CheckContext } from "../types.js";
+
+export { setTimeout as sleep } from "node:timers/promises";
+
+/** A command for the fixture: `cmd:` followed by JSON. */
+export const cmd = (command: object): string => `cmd:${JSON.stringify(command)}`;
+
+/** Upgrade headers of a client that offers permessage-deflate. */
+export const DEFLATE_OFFER = { "Sec-WebSocket-Extensions": "permessage-deflate; client_max_window_bits" } as const;
+
+/**
+ * Opens a client with a fresh id on `profile`, ends it with the check, and waits for the
+ * fixture's greeting (message 0).
+ */
+export async function greeted(
+  ctx: CheckContext,
+  profile = "main",
+  options?: TestClientOptions & { query?: string },
+): Promise<{ id: string; client: TestClient }> {
+  const id = ctx.id();
+  const client = await ctx.open(profile, id, options);
+  ctx.defer(() => client.terminate());
+  await client.message(0);
+  return { id, client };
+}
