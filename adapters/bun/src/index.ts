@@ -9,14 +9,13 @@ import {
   CloseReason,
   type ResolvedWebSocketLimits,
   type SendStatus,
-  type ServerHandle,
-  type ServerOptions,
+  type Serve,
   type ServerSocket,
   type SocketDriver,
+  serveWith,
   type UpgradeDecision,
   UpgradeRequest,
   type VerbAdapter,
-  type VerbApp,
 } from "@verb/core";
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
 
@@ -41,10 +40,7 @@ const driver: SocketDriver<BunSocket> = {
     const result = isBinary
       ? ws.sendBinary(typeof data === "string" ? Buffer.from(data) : data, compress)
       : ws.sendText(typeof data === "string" ? data : decoder.decode(data), compress);
-    if (result > 0) return "sent";
-    if (result === -1) return "buffered";
-    // Bun returns 0 both for a dropped message and for a successful empty one.
-    return sizeOf(data) === 0 ? "sent" : "dropped";
+    return statusOf(result, sizeOf(data) === 0);
   },
   ping(ws, data) {
     return statusOf(ws.ping(data), data.byteLength === 0);
@@ -59,7 +55,7 @@ const driver: SocketDriver<BunSocket> = {
     return ws.getBufferedAmount();
   },
   cork(ws, fn) {
-    return ws.cork(() => fn());
+    return ws.cork(fn);
   },
   subscribe(ws, topic) {
     ws.subscribe(topic);
@@ -117,12 +113,8 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
   const limits = host.limits;
 
   const finishUpgrade = (req: Request, server: Server<AnySocket>, decision: UpgradeDecision): Response | undefined => {
-    if (!decision.accept) {
-      // A refused upgrade ends the connection: the client must not reuse it for anything else.
-      const headers = new Headers(decision.response.headers);
-      headers.set("connection", "close");
-      return new Response(decision.response.body, { status: decision.response.status, headers });
-    }
+    // Core's refusals carry `connection: close`: the client must not reuse the connection.
+    if (!decision.accept) return decision.response;
     const headers: [string, string][] = [["Sec-WebSocket-Protocol", decision.protocol]];
     for (const [name, value] of decision.headers) headers.push([name, value]);
     let upgraded = false;
@@ -215,8 +207,6 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
 export const adapter: VerbAdapter = { name: "bun", listen };
 
 /** Serves `app` on Bun.serve: `app.withOptions({ ...options, adapter }).listen()`. */
-export function serve<Data>(app: VerbApp<Data>, options: Omit<ServerOptions<Data>, "adapter"> = {}): Promise<ServerHandle> {
-  return app.withOptions({ ...options, adapter }).listen();
-}
+export const serve: Serve = serveWith(adapter);
 
 export default adapter;

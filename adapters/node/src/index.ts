@@ -13,16 +13,15 @@ import {
   CloseCode,
   CloseReason,
   type ResolvedWebSocketLimits,
-  requestUrl,
   type SendStatus,
-  type ServerHandle,
-  type ServerOptions,
+  type Serve,
   type ServerSocket,
   type SocketDriver,
+  serveWith,
+  toWebRequest,
   type UpgradeDecision,
   UpgradeRequest,
   type VerbAdapter,
-  type VerbApp,
 } from "@verb/core";
 import { type PerMessageDeflateOptions, type WebSocket, WebSocketServer } from "ws";
 
@@ -87,7 +86,7 @@ function createDriver(limits: ResolvedWebSocketLimits): SocketDriver<TaggedWebSo
       try {
         return fn();
       } finally {
-        process.nextTick(() => net.uncork());
+        process.nextTick(uncork, net);
       }
     },
   };
@@ -150,18 +149,21 @@ function snapshot(req: IncomingMessage): UpgradeRequest {
   return new UpgradeRequest(req.method ?? "GET", req.url ?? "/", headers, req.socket.remoteAddress ?? "");
 }
 
-function toWebRequest(req: IncomingMessage): Request {
+function uncork(net: NetSocket): void {
+  net.uncork();
+}
+
+function webRequest(req: IncomingMessage): Request | Response {
   const headers = new Headers();
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) headers.append(raw[i] as string, raw[i + 1] as string);
-  const method = req.method ?? "GET";
-  const hasBody = method !== "GET" && method !== "HEAD";
-  return new Request(requestUrl(req.headers.host, req.url ?? "/"), {
-    method,
+  return toWebRequest(
+    req.method ?? "GET",
+    req.headers.host,
+    req.url ?? "/",
     headers,
-    body: hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : undefined,
-    duplex: "half",
-  } as RequestInit);
+    () => Readable.toWeb(req) as ReadableStream<Uint8Array>,
+  );
 }
 
 async function writeResponse(response: Response, res: ServerResponse): Promise<void> {
@@ -199,8 +201,11 @@ async function writeResponse(response: Response, res: ServerResponse): Promise<v
       }
       if (res.destroyed) break;
     }
-  } catch {
-    // The stream failed or was cancelled: end what was sent.
+  } catch (error) {
+    // The body failed part-way: cut the connection (reported by the caller), so the client
+    // cannot take what it got for the whole.
+    res.destroy();
+    throw error;
   } finally {
     res.off("close", onClose);
     reader.releaseLock();
@@ -212,12 +217,12 @@ async function writeRejection(socket: NetSocket, response: Response): Promise<vo
   const body = Buffer.from(await response.arrayBuffer());
   if (socket.destroyed) return;
   let head = `HTTP/1.1 ${response.status} ${STATUS_CODES[response.status] ?? ""}\r\n`;
+  // Core's refusals carry their content type and `connection: close`.
   response.headers.forEach((value, name) => {
-    if (name !== "set-cookie" && name !== "content-length" && name !== "connection") head += `${name}: ${value}\r\n`;
+    if (name !== "set-cookie" && name !== "content-length") head += `${name}: ${value}\r\n`;
   });
   for (const cookie of response.headers.getSetCookie()) head += `set-cookie: ${cookie}\r\n`;
-  if (!response.headers.has("content-type")) head += "content-type: text/plain; charset=utf-8\r\n";
-  head += `content-length: ${body.length}\r\nconnection: close\r\n\r\n`;
+  head += `content-length: ${body.length}\r\n\r\n`;
   socket.end(Buffer.concat([Buffer.from(head, "latin1"), body]));
 }
 
@@ -254,8 +259,10 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
     }
     req[kDecision] = decision;
     // ws may still refuse the handshake (and destroy the socket) without calling back.
-    netSocket.once("close", () => decision.socket.abandon());
+    const abandon = () => decision.socket.abandon();
+    netSocket.once("close", abandon);
     wss.handleUpgrade(req, netSocket, head, (rawWs) => {
+      netSocket.off("close", abandon);
       const ws = rawWs as TaggedWebSocket;
       const socket = decision.socket;
       ws[kSocket] = socket;
@@ -272,8 +279,8 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
   };
 
   const server = createHttpServer((req, res) => {
-    host
-      .fetch(toWebRequest(req), req.socket.remoteAddress ?? "")
+    const request = webRequest(req);
+    (request instanceof Response ? Promise.resolve(request) : host.fetch(request, req.socket.remoteAddress ?? ""))
       .then((response) => writeResponse(response, res))
       .catch((error: unknown) => {
         host.reportError(error);
@@ -282,25 +289,10 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
   });
   server.on("upgrade", (req: TaggedRequest, netSocket: NetSocket, head: Buffer) => {
     netSocket.on("error", ignoreError);
-    let decision: UpgradeDecision | Promise<UpgradeDecision>;
-    try {
-      decision = host.upgrade(snapshot(req));
-    } catch (error) {
-      host.reportError(error);
-      netSocket.destroy();
-      return;
-    }
-    if (decision instanceof Promise) {
-      decision.then(
-        (settled) => accept(req, netSocket, head, settled),
-        (error: unknown) => {
-          host.reportError(error);
-          netSocket.destroy();
-        },
-      );
-    } else {
-      accept(req, netSocket, head, decision);
-    }
+    // Core's decision never throws or rejects.
+    const decision = host.upgrade(snapshot(req));
+    if (decision instanceof Promise) decision.then((settled) => accept(req, netSocket, head, settled));
+    else accept(req, netSocket, head, decision);
   });
   server.on("clientError", (_error, socket: NetSocket) => {
     if (!socket.destroyed) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
@@ -335,8 +327,6 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
 export const adapter: VerbAdapter = { name: "node", listen };
 
 /** Serves `app` on Node.js + ws: `app.withOptions({ ...options, adapter }).listen()`. */
-export function serve<Data>(app: VerbApp<Data>, options: Omit<ServerOptions<Data>, "adapter"> = {}): Promise<ServerHandle> {
-  return app.withOptions({ ...options, adapter }).listen();
-}
+export const serve: Serve = serveWith(adapter);
 
 export default adapter;

@@ -8,22 +8,22 @@
  */
 
 import uWS from "uWebSockets.js";
+import { STATUS_CODES } from "node:http";
 import {
   type AdapterHost,
   type AdapterServer,
   CloseCode,
   CloseReason,
   type ResolvedWebSocketLimits,
-  requestUrl,
   type SendStatus,
-  type ServerHandle,
-  type ServerOptions,
+  type Serve,
   type ServerSocket,
   type SocketDriver,
+  serveWith,
+  toWebRequest,
   type UpgradeDecision,
   UpgradeRequest,
   type VerbAdapter,
-  type VerbApp,
 } from "@verb/core";
 
 type AnySocket = ServerSocket<unknown, unknown>;
@@ -34,32 +34,6 @@ type UwsSocket = uWS.WebSocket<UserData>;
 
 const STATUS: readonly SendStatus[] = ["buffered", "sent", "dropped"];
 const decoder = new TextDecoder();
-const STATUS_TEXT: Record<number, string> = {
-  200: "OK",
-  201: "Created",
-  204: "No Content",
-  206: "Partial Content",
-  301: "Moved Permanently",
-  302: "Found",
-  303: "See Other",
-  304: "Not Modified",
-  307: "Temporary Redirect",
-  308: "Permanent Redirect",
-  400: "Bad Request",
-  401: "Unauthorized",
-  403: "Forbidden",
-  404: "Not Found",
-  405: "Method Not Allowed",
-  408: "Request Timeout",
-  409: "Conflict",
-  413: "Content Too Large",
-  415: "Unsupported Media Type",
-  426: "Upgrade Required",
-  429: "Too Many Requests",
-  500: "Internal Server Error",
-  502: "Bad Gateway",
-  503: "Service Unavailable",
-};
 
 /** True while core's own send runs: its drops are reported by the send status, not by `dropped`. */
 let sending = false;
@@ -201,11 +175,12 @@ function copyRequest(res: uWS.HttpResponse, req: uWS.HttpRequest): UpgradeReques
   return new UpgradeRequest(req.getCaseSensitiveMethod().toUpperCase(), url, headers, remoteAddress);
 }
 
-/** Writes status and headers of a web Response (uWS computes Content-Length itself). */
+/** Writes status and headers of a web Response. */
 function writeHead(res: uWS.HttpResponse, response: Response): void {
-  res.writeStatus(`${response.status} ${STATUS_TEXT[response.status] ?? ""}`);
+  res.writeStatus(`${response.status} ${STATUS_CODES[response.status] ?? ""}`);
   response.headers.forEach((value, name) => {
-    if (name === "content-length" || name === "transfer-encoding" || name === "set-cookie") return;
+    // uWS writes Content-Length, Transfer-Encoding and Connection itself (`end(body, true)` closes).
+    if (name === "content-length" || name === "transfer-encoding" || name === "set-cookie" || name === "connection") return;
     res.writeHeader(name, value);
   });
   for (const cookie of response.headers.getSetCookie()) res.writeHeader("set-cookie", cookie);
@@ -284,9 +259,12 @@ function startStream(
     });
 }
 
-/** The next chunk of a body, or undefined at its end (or when it failed). */
+/**
+ * The next chunk of a body, or undefined at its end (a cancelled reader ends too). A body that
+ * fails rejects: the caller reports it and closes the connection, so a cut body never looks whole.
+ */
 async function nextChunk(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<Uint8Array | undefined> {
-  const step = await reader.read().catch(() => ({ done: true as const, value: undefined }));
+  const step = await reader.read();
   return step.done ? undefined : step.value;
 }
 
@@ -397,10 +375,9 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
     response.arrayBuffer().then(
       (body) => {
         if (state.aborted) return;
+        // Core's refusals carry their content type and `connection: close`.
         res.cork(() => {
           writeHead(res, response);
-          if (!response.headers.has("content-type")) res.writeHeader("content-type", "text/plain; charset=utf-8");
-          res.writeHeader("connection", "close");
           res.end(body, true);
         });
       },
@@ -427,27 +404,15 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
       const key = req.getHeader("sec-websocket-key");
       const extensions = req.getHeader("sec-websocket-extensions");
       const state: Aborted = { aborted: false };
-      let decision: UpgradeDecision | Promise<UpgradeDecision>;
-      try {
-        decision = host.upgrade(request);
-      } catch (error) {
-        host.reportError(error);
-        res.writeStatus("500 Internal Server Error").end("Internal Server Error", true);
-        return;
-      }
+      // Core's decision never throws or rejects.
+      const decision = host.upgrade(request);
       if (decision instanceof Promise || !decision.accept) {
         res.onAborted(() => {
           state.aborted = true;
         });
       }
       if (decision instanceof Promise) {
-        decision.then(
-          (settled) => finishUpgrade(res, settled, key, extensions, context, state),
-          (error: unknown) => {
-            host.reportError(error);
-            if (!state.aborted) res.cork(() => res.writeStatus("500 Internal Server Error").end("Internal Server Error", true));
-          },
-        );
+        decision.then((settled) => finishUpgrade(res, settled, key, extensions, context, state));
       } else {
         finishUpgrade(res, decision, key, extensions, context, state);
       }
@@ -487,34 +452,28 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
     });
     if (request.headers.upgrade !== undefined) {
       // uWS routes an upgrade it finds malformed (bad key, ...) here: answer it as the other engines do.
-      Promise.resolve(host.upgrade(request)).then(
-        (decision) => {
-          if (decision.accept) {
-            decision.socket.abandon();
-            sendRejection(res, new Response("WebSocket upgrade failed", { status: 400 }), state);
-          } else {
-            sendRejection(res, decision.response, state);
-          }
-        },
-        (error: unknown) => {
-          host.reportError(error);
-          if (!state.aborted) res.close();
-        },
-      );
+      Promise.resolve(host.upgrade(request)).then((decision) => {
+        if (!decision.accept) {
+          sendRejection(res, decision.response, state);
+          return;
+        }
+        decision.socket.abandon();
+        sendRejection(
+          res,
+          new Response("WebSocket upgrade failed", {
+            status: 400,
+            headers: { "content-type": "text/plain", connection: "close" },
+          }),
+          state,
+        );
+      });
       return;
     }
     const method = request.method;
-    const hasBody = method !== "GET" && method !== "HEAD";
     const headers = new Headers();
     for (const [name, value] of Object.entries(request.headers)) headers.append(name, value);
-    const webRequest = new Request(requestUrl(request.headers.host, request.url), {
-      method,
-      headers,
-      body: hasBody ? readBody(res, state) : undefined,
-      duplex: "half",
-    } as RequestInit);
-    host
-      .fetch(webRequest, request.remoteAddress)
+    const webRequest = toWebRequest(method, request.headers.host, request.url, headers, () => readBody(res, state));
+    (webRequest instanceof Response ? Promise.resolve(webRequest) : host.fetch(webRequest, request.remoteAddress))
       .then((response) => writeResponse(res, state, response, method === "HEAD"))
       .catch((error: unknown) => {
         host.reportError(error);
@@ -557,8 +516,6 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
 export const adapter: VerbAdapter = { name: "uws", listen };
 
 /** Serves `app` on uWebSockets.js: `app.withOptions({ ...options, adapter }).listen()`. */
-export function serve<Data>(app: VerbApp<Data>, options: Omit<ServerOptions<Data>, "adapter"> = {}): Promise<ServerHandle> {
-  return app.withOptions({ ...options, adapter }).listen();
-}
+export const serve: Serve = serveWith(adapter);
 
 export default adapter;

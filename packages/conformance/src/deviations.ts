@@ -34,6 +34,12 @@ export const ENGINE_DEVIATIONS: readonly EngineDeviation[] = [
   },
   {
     adapter: "uws",
+    check: "protocol.corrupt-deflate",
+    observed: "1009 message too big",
+    why: 'uWS reports a compressed message that fails to inflate and one that inflates beyond maxPayloadLength with the same close reason ("Received too big message, or other inflation error"); the adapter cannot tell them apart and reports 1009.',
+  },
+  {
+    adapter: "uws",
     check: "protocol.invalid-close-code-wire",
     observed: "close frame without a code",
     why: "uWS answers an invalid close code with an empty close frame instead of 1002. The close hook still gets 1002.",

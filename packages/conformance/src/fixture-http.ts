@@ -102,6 +102,18 @@ export function httpRoutes(app: VerbApp<Record<string, unknown>>, root: string, 
       }),
     );
   });
+  app.get("/stream-fails", (_req, res) => {
+    res.header("content-type", "text/plain");
+    res.send(
+      new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          controller.enqueue(new TextEncoder().encode("part1;"));
+          await sleep(50);
+          controller.error(new Error("the producer failed"));
+        },
+      }),
+    );
+  });
   app.get("/stream-state", (_req, res) => res.json(streamState));
   app.post("/stream-state/reset", (_req, res) => {
     streamState = { started: 0, cancelled: 0 };
@@ -125,6 +137,13 @@ export function httpRoutes(app: VerbApp<Record<string, unknown>>, root: string, 
   });
   app.ws("/ws/reject-response", {
     upgrade: () => new Response("teapot", { status: 418, headers: { "content-type": "text/plain", "x-kind": "response" } }),
+  });
+  app.ws("/ws/reject-bare", { upgrade: () => new Response("bare", { status: 409 }) });
+  app.ws("/ws/origin-throws", {
+    allowedOrigins: () => {
+      throw new Error("origin policy failure");
+    },
+    open: (ws) => ws.send("origin ok"),
   });
   app.ws("/ws/throwing-hook", {
     upgrade: () => {

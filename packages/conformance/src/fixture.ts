@@ -84,6 +84,13 @@ async function runCommand(ws: VerbSocket<Data>, command: Record<string, unknown>
     case "terminate":
       ws.terminate();
       return;
+    case "async-error-listener":
+      // A listener that rejects: its failure must be logged, never crash the server.
+      ws.on("error", async () => {
+        throw new Error("failure inside an async error listener");
+      });
+      ws.send("listening");
+      return;
     case "throw":
       throw new Error("sync failure from the message hook");
     case "reject":
@@ -296,6 +303,7 @@ export const PROFILES: Record<string, Partial<WebSocketOptions<Data>>> = {
     },
   },
   admitclose: { maxConnections: 2, onOverload: "close" },
+  admitroute: { maxConnections: 2 },
   perip: { maxConnectionsPerIp: 2 },
   ratelimit: { rateLimit: { messages: 5, per: 1 } },
   ratelimitclose: { rateLimit: { messages: 3, per: 1, onExceed: "close" } },
@@ -372,6 +380,12 @@ async function main(): Promise<void> {
     const app = createServer<Data>();
     apps.set(name, app);
     app.withOptions({ websocket: { ...limits, ...hooks(name, app) } });
+    // The per-route upgrade under the profile's limits: an echo that greets.
+    app.get("/res-upgrade", (_req, res) => {
+      const ws = res.upgrade();
+      ws.on("message", (message) => ws.send(message));
+      ws.send("res-upgrade");
+    });
     if (name === "main") controlRoutes(app);
     const handle = await app.listen(0, "127.0.0.1");
     handles.set(name, handle);

@@ -14,12 +14,14 @@ import { MemoryOfflineStore } from "./offline-queue.js";
 import {
   assertBackplane,
   assertBodyLimit,
+  assertCloseOptions,
   assertFileRoot,
   assertHandlers,
   assertHostname,
   assertLogger,
   assertPort,
   assertServerOptionKeys,
+  assertSignalOptions,
   DEFAULT_LIMITS,
   type DefaultSocketData,
   type ResolvedResilience,
@@ -113,6 +115,8 @@ export class VerbApp<Data = DefaultSocketData> {
   #adapterServer: AdapterServer | undefined;
   #handle: ServerHandle | undefined;
   #closing: Promise<void> | undefined;
+  /** listen() is binding (it awaits the adapter and the backplane). */
+  #starting = false;
   /** Registered clients and rooms (the spec's `WebSocketManager`). */
   readonly clients: ClientRegistry<Data>;
   /** Sockets by user id (the spec's `NotificationService`). */
@@ -309,7 +313,16 @@ export class VerbApp<Data = DefaultSocketData> {
    * Resolves to the server handle once the port is bound.
    */
   async listen(port?: number, hostname?: string): Promise<ServerHandle> {
-    if (this.#runtime !== undefined) throw new Error("This app is already listening; close() it first");
+    if (this.#runtime !== undefined || this.#starting) throw new Error("This app is already listening; close() it first");
+    this.#starting = true;
+    try {
+      return await this.#start(port, hostname);
+    } finally {
+      this.#starting = false;
+    }
+  }
+
+  async #start(port: number | undefined, hostname: string | undefined): Promise<ServerHandle> {
     const boundPort = port !== undefined ? assertPort("listen(port)", port) : (this.#port ?? DEFAULT_PORT);
     const boundHost =
       hostname !== undefined ? assertHostname("listen(hostname)", hostname) : (this.#hostname ?? DEFAULT_HOSTNAME);
@@ -384,6 +397,11 @@ export class VerbApp<Data = DefaultSocketData> {
    * Safe to call more than once.
    */
   close(options: CloseOptions = {}): Promise<void> {
+    try {
+      assertCloseOptions(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (this.#closing !== undefined) return this.#closing;
     const runtime = this.#runtime;
     const server = this.#adapterServer;
@@ -400,17 +418,21 @@ export class VerbApp<Data = DefaultSocketData> {
               : JSON.stringify(notice);
         for (const socket of runtime.sockets) if (socket.readyState === 1) socket.send(text);
       }
-      // What send() accepted before the shutdown reaches clients that keep reading.
-      await runtime.drainSends(options.grace ?? 5000);
-      await runtime.closeSockets(options);
-      await server.stopAccepting();
-      runtime.stop();
-      await server.dispose?.();
-      await runtime.backplane?.close();
-      this.#runtime = undefined;
-      this.#adapterServer = undefined;
-      this.#handle = undefined;
-      this.#closing = undefined;
+      try {
+        // What send() accepted before the shutdown reaches clients that keep reading.
+        await runtime.drainSends(options.grace ?? 5000);
+        await runtime.closeSockets(options);
+      } finally {
+        // Whatever happened to the sockets, the port is freed and the app may listen again.
+        await server.stopAccepting();
+        runtime.stop();
+        await server.dispose?.();
+        await runtime.backplane?.close();
+        this.#runtime = undefined;
+        this.#adapterServer = undefined;
+        this.#handle = undefined;
+        this.#closing = undefined;
+      }
     })();
     return this.#closing;
   }
@@ -420,6 +442,7 @@ export class VerbApp<Data = DefaultSocketData> {
    * function that removes the signal handlers.
    */
   closeOnSignals(options: SignalOptions = {}): () => void {
+    assertSignalOptions(options);
     const { signals = ["SIGTERM", "SIGINT"], exitCode = 0, ...closeOptions } = options;
     const onSignal = (signal: NodeJS.Signals) => {
       log(this.#logger, "info", { signal }, "signal received: closing gracefully");
@@ -443,4 +466,12 @@ export class VerbApp<Data = DefaultSocketData> {
 /** Creates an application. `protocol` defaults to {@link ServerProtocol.HTTP}. */
 export function createServer<Data = DefaultSocketData>(protocol?: ServerProtocol): VerbApp<Data> {
   return new VerbApp<Data>(protocol);
+}
+
+/** The `serve(app, options)` every adapter exports. */
+export type Serve = <Data>(app: VerbApp<Data>, options?: Omit<ServerOptions<Data>, "adapter">) => Promise<ServerHandle>;
+
+/** Builds an adapter's `serve`: `app.withOptions({ ...options, adapter }).listen()`. */
+export function serveWith(adapter: VerbAdapter): Serve {
+  return (app, options = {}) => app.withOptions({ ...options, adapter }).listen();
 }

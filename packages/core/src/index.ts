@@ -18,9 +18,11 @@ export {
   type HandlerResult,
   type HttpHandler,
   type Middleware,
+  type Serve,
   type ServerHandle,
   ServerProtocol,
   type SignalOptions,
+  serveWith,
   VerbApp,
 } from "./app.js";
 export { type AuthOptions, describeUser, extractToken, type TokenCarrier } from "./auth.js";
@@ -51,6 +53,7 @@ export type { CookieOptions } from "./http/cookies.js";
 export { requestUrl, VerbRequest } from "./http/request.js";
 export { type ResponseBody, type ResUpgradeOptions, VerbResponse } from "./http/response.js";
 export type { SendFileOptions } from "./http/send-file.js";
+export { toWebRequest } from "./http/web-request.js";
 export { type Logger, type LogMethod, quietLogger } from "./logger.js";
 export { createMessageRouter, type ErrorReply, MessageRouter, type MessageRouterOptions, type TypedMessage } from "./messages.js";
 export { type Metrics, toPrometheus } from "./metrics.js";

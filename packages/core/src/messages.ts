@@ -4,6 +4,7 @@
  * byte, and every failure answered with an error reply instead of a crash.
  */
 
+import { isThenable } from "./guards.js";
 import type { Message } from "./handlers.js";
 import { TokenBucket } from "./rate-limit.js";
 import type { ServerSocket, VerbSocket } from "./socket.js";
@@ -40,10 +41,6 @@ export type TypedMessage<Type extends string> = { type: Type } & Record<string, 
 interface Route<Data> {
   schema: StandardSchemaV1 | undefined;
   handler: (ws: VerbSocket<Data>, data: unknown) => unknown;
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === "object" && value !== null && typeof (value as PromiseLike<unknown>).then === "function";
 }
 
 function reply(ws: VerbSocket<unknown>, error: ErrorReply): void {

@@ -9,6 +9,7 @@
 
 import type { VerbAdapter } from "./adapter.js";
 import type { Backplane } from "./backplane.js";
+import { isSendableCloseCode } from "./close.js";
 import type { UpgradePolicy, WebSocketHandlers } from "./handlers.js";
 import type { Logger } from "./logger.js";
 import type { OfflineStore } from "./offline-queue.js";
@@ -246,6 +247,16 @@ function describe(value: unknown): string {
 function integerIn(option: string, value: unknown, min: number, max: number, unit: string): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
     throw new VerbOptionsError(option, `must be an integer from ${min} to ${max} (${unit}); got ${describe(value)}`);
+  }
+  return value;
+}
+
+function sendableCloseCode(option: string, value: unknown): number {
+  if (typeof value !== "number" || !isSendableCloseCode(value)) {
+    throw new VerbOptionsError(
+      option,
+      `must be a close code that may be sent (1000-1003, 1007-1014, 3000-4999); got ${describe(value)}`,
+    );
   }
   return value;
 }
@@ -519,13 +530,7 @@ export function resolveResilience(options: ResilienceOptions = {}): ResolvedResi
         `must be shorter than websocket.healthCheck.interval (${interval} s); got ${timeout}`,
       );
     }
-    const code = raw.code === undefined ? 4408 : integerIn("websocket.healthCheck.code", raw.code, 1000, 4999, "a close code");
-    if (!((code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || code >= 3000)) {
-      throw new VerbOptionsError(
-        "websocket.healthCheck.code",
-        `must be a close code that may be sent (1000-1003, 1007-1014, 3000-4999); got ${code}`,
-      );
-    }
+    const code = raw.code === undefined ? 4408 : sendableCloseCode("websocket.healthCheck.code", raw.code);
     if (raw.reason !== undefined && typeof raw.reason !== "string") {
       throw new VerbOptionsError("websocket.healthCheck.reason", `must be a string; got ${describe(raw.reason)}`);
     }
@@ -601,4 +606,41 @@ export function assertBackplane(value: unknown): Backplane {
     );
   }
   return candidate;
+}
+
+const CLOSE_KEYS = ["code", "reason", "timeout", "grace", "notify"] as const;
+
+/** Validates the options of `app.close()`. Throws {@link VerbOptionsError}. */
+export function assertCloseOptions(options: unknown, scope = "close"): void {
+  const raw = objectOption(scope, options, CLOSE_KEYS);
+  if (raw.code !== undefined) sendableCloseCode(`${scope}.code`, raw.code);
+  if (raw.reason !== undefined && typeof raw.reason !== "string") {
+    throw new VerbOptionsError(`${scope}.reason`, `must be a string; got ${describe(raw.reason)}`);
+  }
+  if (raw.timeout !== undefined) integerIn(`${scope}.timeout`, raw.timeout, 0, INT32_MAX, "milliseconds");
+  if (raw.grace !== undefined) integerIn(`${scope}.grace`, raw.grace, 0, INT32_MAX, "milliseconds");
+  const notify = raw.notify;
+  if (
+    notify !== undefined &&
+    typeof notify !== "boolean" &&
+    typeof notify !== "string" &&
+    (typeof notify !== "object" || notify === null)
+  ) {
+    throw new VerbOptionsError(`${scope}.notify`, `must be true, false, a string or an object; got ${describe(notify)}`);
+  }
+}
+
+/** Validates the options of `app.closeOnSignals()`. Throws {@link VerbOptionsError}. */
+export function assertSignalOptions(options: unknown): void {
+  const raw = objectOption("closeOnSignals", options, [...CLOSE_KEYS, "signals", "exitCode"]);
+  const { signals, exitCode, ...close } = raw;
+  assertCloseOptions(close, "closeOnSignals");
+  if (signals !== undefined && (!Array.isArray(signals) || signals.some((s) => typeof s !== "string" || !s.startsWith("SIG")))) {
+    throw new VerbOptionsError(
+      "closeOnSignals.signals",
+      `must be an array of signal names such as "SIGTERM"; got ${describe(signals)}`,
+    );
+  }
+  if (exitCode !== undefined && exitCode !== false)
+    integerIn("closeOnSignals.exitCode", exitCode, 0, 255, "an exit code, or false");
 }

@@ -42,6 +42,12 @@ interface Entry {
   replaying: [SendData, SendOptions | undefined][] | undefined;
 }
 
+interface OfflineState {
+  store: OfflineStore;
+  bounds: QueueBounds;
+  counters: Counters;
+}
+
 function toQueued(message: SendData, options: SendOptions | undefined): QueuedMessage {
   const binary = options?.binary ?? typeof message !== "string";
   let data: string;
@@ -82,7 +88,7 @@ export class ClientRegistry<Data = Record<string, unknown>, Meta = Record<string
   readonly #clients = new Map<string, Entry>();
   readonly #bySocket = new Map<VerbSocket<unknown>, Entry>();
   readonly #rooms = new Map<string, Set<string>>();
-  #offline: { store: OfflineStore; bounds: QueueBounds; counters: Counters } | undefined;
+  #offline: OfflineState | undefined;
 
   constructor(publisher: Publisher) {
     this.#publisher = publisher;
@@ -152,15 +158,40 @@ export class ClientRegistry<Data = Record<string, unknown>, Meta = Record<string
     const offline = this.#offline;
     if (offline === undefined) return false;
     offline.counters.offlineQueued++;
-    Promise.resolve(offline.store.enqueue(clientId, toQueued(message, options), offline.bounds)).then(
-      (dropped) => {
-        offline.counters.offlineDropped += dropped;
-      },
-      () => {
-        offline.counters.offlineDropped++;
-      },
-    );
+    this.#store(offline, clientId, [toQueued(message, options)]);
     return true;
+  }
+
+  /**
+   * Appends to a client's queue in order: synchronously with a synchronous store, one after the
+   * other with an asynchronous one (so it cannot reorder them).
+   */
+  #store(offline: OfflineState, clientId: string, messages: QueuedMessage[], from = 0): void {
+    const counters = offline.counters;
+    for (let i = from; i < messages.length; i++) {
+      let result: number | Promise<number>;
+      try {
+        result = offline.store.enqueue(clientId, messages[i] as QueuedMessage, offline.bounds);
+      } catch {
+        counters.offlineDropped++;
+        continue;
+      }
+      if (typeof result === "number") {
+        counters.offlineDropped += result;
+        continue;
+      }
+      result.then(
+        (dropped) => {
+          counters.offlineDropped += dropped;
+          this.#store(offline, clientId, messages, i + 1);
+        },
+        () => {
+          counters.offlineDropped++;
+          this.#store(offline, clientId, messages, i + 1);
+        },
+      );
+      return;
+    }
   }
 
   /** A resume token for a client: presented later to `resume()`, it stands for the client id (valid for the queue's TTL). */
@@ -179,7 +210,6 @@ export class ClientRegistry<Data = Record<string, unknown>, Meta = Record<string
     return this.addClient(socket, clientId, metadata);
   }
 
-  /** Delivers a client's queued messages before anything sent after its registration. */
   /** Other instances reach the client through its own topic (after its queue, so nothing newer overtakes it). */
   #reachable(entry: Entry): void {
     if (this.#publisher.hasBackplane && this.#clients.get(entry.id) === entry && entry.socket.readyState <= 1) {
@@ -187,28 +217,47 @@ export class ClientRegistry<Data = Record<string, unknown>, Meta = Record<string
     }
   }
 
-  #replay(entry: Entry, offline: { store: OfflineStore; bounds: QueueBounds; counters: Counters }): void {
-    const deliver = (messages: QueuedMessage[]) => {
-      for (const message of messages) {
-        entry.socket.send(message.binary ? Buffer.from(message.data, "base64") : message.data, { binary: message.binary });
-      }
-      offline.counters.offlineDelivered += messages.length;
-    };
+  /** Delivers a client's queued messages before anything sent after its registration. */
+  #replay(entry: Entry, offline: OfflineState): void {
     const taken = offline.store.take(entry.id, offline.bounds);
     if (Array.isArray(taken)) {
-      deliver(taken);
+      this.#deliverQueued(entry, offline, taken);
       this.#reachable(entry);
       return;
     }
     entry.replaying = [];
     taken
-      .then(deliver, () => {})
+      .then(
+        (messages) => this.#deliverQueued(entry, offline, messages),
+        () => {},
+      )
       .finally(() => {
         const waiting = entry.replaying ?? [];
         entry.replaying = undefined;
-        for (const [message, options] of waiting) entry.socket.send(message, options);
+        if (entry.socket.readyState <= 1) {
+          for (const [message, options] of waiting) entry.socket.send(message, options);
+        } else {
+          // sendTo() answered "queued" for these: the client left meanwhile, so they wait for it again.
+          this.#store(
+            offline,
+            entry.id,
+            waiting.map(([message, options]) => toQueued(message, options)),
+          );
+        }
         this.#reachable(entry);
       });
+  }
+
+  /** Sends taken messages; if the socket closed while the store answered, they go back to the queue. */
+  #deliverQueued(entry: Entry, offline: OfflineState, messages: QueuedMessage[]): void {
+    if (entry.socket.readyState > 1) {
+      this.#store(offline, entry.id, messages);
+      return;
+    }
+    for (const message of messages) {
+      entry.socket.send(message.binary ? Buffer.from(message.data, "base64") : message.data, { binary: message.binary });
+    }
+    offline.counters.offlineDelivered += messages.length;
   }
 
   /** Unregisters a client and takes it out of every room. Returns whether it was registered. */

@@ -6,6 +6,7 @@
 
 import type { Backplane, BackplaneMessage } from "./backplane.js";
 import { CloseCode, CloseReason } from "./close.js";
+import { asError, isThenable } from "./guards.js";
 import type { WebSocketHandlers } from "./handlers.js";
 import { type Logger, log, quietLogger } from "./logger.js";
 import { Counters, type Metrics } from "./metrics.js";
@@ -256,7 +257,7 @@ export class ServerRuntime {
     };
     return backplane.publish(topic, message).catch((error: unknown) => {
       this.counters.backplaneLost++;
-      this.backplaneError(error instanceof Error ? error : new Error(String(error)), "publish");
+      this.backplaneError(asError(error), "publish");
       return 0;
     });
   }
@@ -300,19 +301,19 @@ export class ServerRuntime {
     const hook = socket.handlers.error ?? this.#fallbackHandlers.error;
     if (hook !== undefined) {
       try {
-        const result = hook(socket, error);
-        if (result !== undefined && typeof (result as Promise<void>).then === "function") {
-          (result as Promise<void>).then(undefined, (inner: unknown) => this.logError("the error hook rejected", inner));
-        }
+        const result: unknown = hook(socket, error);
+        if (isThenable(result)) result.then(undefined, (inner: unknown) => this.logError("the error hook rejected", inner));
       } catch (inner) {
         this.logError("the error hook threw", inner);
       }
     }
     const listeners = socket.listenersFor("error");
     if (listeners !== undefined) {
-      for (const listener of listeners.slice()) {
+      // Listener arrays are copy-on-write: iterating this one is safe while listeners change.
+      for (const listener of listeners) {
         try {
-          listener(error);
+          const result: unknown = listener(error);
+          if (isThenable(result)) result.then(undefined, (inner: unknown) => this.logError("an error listener rejected", inner));
         } catch (inner) {
           this.logError("an error listener threw", inner);
         }

@@ -8,6 +8,7 @@
 
 import type { SocketDriver } from "./adapter.js";
 import { assertSendableCloseCode, CloseCode, CloseReason, truncateCloseReason } from "./close.js";
+import { asError, isThenable } from "./guards.js";
 import type { HookResult, Message, SocketEvent, SocketEventMap, WebSocketHandlers } from "./handlers.js";
 import type { TokenBucket } from "./rate-limit.js";
 import type { ServerRuntime } from "./runtime.js";
@@ -123,14 +124,6 @@ const CLOSE_SCHEDULED = 64;
 const SENT: SendStatus = "sent";
 const DROPPED: SendStatus = "dropped";
 const EMPTY = new Uint8Array(0);
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== undefined && value !== null && typeof (value as PromiseLike<unknown>).then === "function";
-}
-
-function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error), { cause: error });
-}
 
 /** @internal The bytes or text of a message, without copying. */
 export function payloadOf(data: SendData): string | ArrayBuffer | Uint8Array {
@@ -509,7 +502,7 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
         this.reportError(error);
         return;
       }
-      if (result !== undefined && isThenable(result)) this.#track(result);
+      if (isThenable(result)) this.#track(result);
       return;
     }
     this.#start(message);

@@ -7,8 +7,9 @@
 import type { UpgradeDecision } from "./adapter.js";
 import { type AuthOptions, describeUser, extractToken, type TokenCarrier } from "./auth.js";
 import { CloseCode } from "./close.js";
+import { asError, isThenable } from "./guards.js";
 import type { UpgradeHookResult, UpgradePolicy, WebSocketHandlers, WebSocketRoute } from "./handlers.js";
-import { asError, type HttpPipeline } from "./http/pipeline.js";
+import type { HttpPipeline } from "./http/pipeline.js";
 import { STATUS_TEXT, textResponse } from "./http/plain-response.js";
 import { VerbRequest } from "./http/request.js";
 import type { ResUpgradeOptions } from "./http/response.js";
@@ -69,6 +70,23 @@ function isReject(result: object): result is { status: number; headers?: Record<
   return typeof (result as { status?: unknown }).status === "number";
 }
 
+/**
+ * A refusal as every engine sends it: with a content type, and with `connection: close` (a
+ * refused upgrade ends the connection; the client must not reuse it).
+ */
+function finalRefusal(decision: UpgradeDecision): UpgradeDecision {
+  if (decision.accept) return decision;
+  const response = decision.response;
+  if (response.headers.get("connection") === "close" && response.headers.has("content-type")) return decision;
+  const headers = new Headers(response.headers);
+  headers.set("connection", "close");
+  if (!headers.has("content-type")) headers.set("content-type", "text/plain; charset=utf-8");
+  return {
+    accept: false,
+    response: new Response(response.body, { status: response.status, statusText: response.statusText, headers }),
+  };
+}
+
 /** The outcome of authentication for one upgrade. */
 interface AuthOutcome {
   user: unknown;
@@ -107,8 +125,25 @@ export class UpgradeGate {
     return route?.[key] ?? this.#host.serverWide()?.[key];
   }
 
-  /** The answer to an upgrade request: refuse with a response, or accept with a socket. */
+  /**
+   * The answer to an upgrade request: refuse with a response, or accept with a socket. Never
+   * throws or rejects (a failure is a 500), and every refusal carries a content type and
+   * `connection: close`, so adapters write it as it is.
+   */
   decide(request: UpgradeRequest): UpgradeDecision | Promise<UpgradeDecision> {
+    let decision: UpgradeDecision | Promise<UpgradeDecision>;
+    try {
+      decision = this.#decide(request);
+    } catch (error) {
+      return this.#failed("deciding the upgrade failed", error);
+    }
+    if (isThenable(decision)) {
+      return Promise.resolve(decision).then(finalRefusal, (error: unknown) => this.#failed("deciding the upgrade failed", error));
+    }
+    return finalRefusal(decision);
+  }
+
+  #decide(request: UpgradeRequest): UpgradeDecision | Promise<UpgradeDecision> {
     if (request.headers.upgrade?.toLowerCase() !== "websocket") {
       return { accept: false, response: textResponse(400, "Unsupported upgrade: only websocket is served") };
     }
@@ -145,9 +180,10 @@ export class UpgradeGate {
     const res = pipeline.newResponse(req, (data: unknown, options: ResUpgradeOptions, headers: Headers) => {
       const protocol = options.protocol ?? chooseProtocol(request.protocols, this.#policy(undefined, "protocols"));
       this.#assertOffered(request, protocol);
-      const socket = new ServerSocket<unknown, unknown>(runtime, {}, request, protocol, data, true);
-      // Admission again (the route may have awaited): a refused socket is dropped after the route.
+      // Admission again (the route may have awaited), before this socket counts itself: a refused
+      // socket still goes to the route, and is dropped after it.
       const refused = this.#admit(request);
+      const socket = new ServerSocket<unknown, unknown>(runtime, {}, request, protocol, data, true);
       claim = refused === undefined ? { kind: "socket", socket, headers } : { kind: "refused", socket, decision: refused };
       return socket;
     });
@@ -188,6 +224,8 @@ export class UpgradeGate {
         else await pipeline.routeHttp(req, res);
       });
     } catch (error) {
+      // Middleware that failed after res.upgrade(): the socket never reaches the engine.
+      if (claim !== undefined && claim.kind !== "hooks") claim.socket.abandon();
       return { accept: false, response: await pipeline.answerError(asError(error), req) };
     }
     if (claim?.kind === "refused") {
@@ -262,7 +300,7 @@ export class UpgradeGate {
     } catch {
       return this.#authFailed(request, route, auth);
     }
-    if (verified instanceof Promise) return verified.then(proceed, () => this.#authFailed(request, route, auth));
+    if (isThenable(verified)) return Promise.resolve(verified).then(proceed, () => this.#authFailed(request, route, auth));
     return proceed(verified);
   }
 
@@ -306,8 +344,8 @@ export class UpgradeGate {
     } catch (error) {
       return this.#hookFailed(error);
     }
-    if (result instanceof Promise) {
-      return result.then(
+    if (isThenable(result)) {
+      return Promise.resolve(result).then(
         (settled) => this.#accept(request, route, settled, headers, auth),
         (error: unknown) => this.#hookFailed(error),
       );
@@ -316,8 +354,12 @@ export class UpgradeGate {
   }
 
   #hookFailed(error: unknown): UpgradeDecision {
-    this.#host.logError("the upgrade hook failed", error);
-    return { accept: false, response: textResponse(500, "Internal Server Error") };
+    return this.#failed("the upgrade hook failed", error);
+  }
+
+  #failed(message: string, error: unknown): UpgradeDecision {
+    this.#host.logError(message, error);
+    return finalRefusal({ accept: false, response: textResponse(500, "Internal Server Error") });
   }
 
   #accept(
@@ -369,25 +411,36 @@ export class UpgradeGate {
     } catch (error) {
       return this.#hookFailed(error);
     }
-    const refused = this.#admit(request);
-    if (refused !== undefined) return refused;
+    let announcement: string | undefined;
     if (auth?.user !== undefined) {
       data = typeof data === "object" && data !== null ? { ...data, user: auth.user } : { user: auth.user };
+      try {
+        announcement = this.#announcement(auth.user, auth.options);
+      } catch (error) {
+        return this.#hookFailed(error);
+      }
     }
+    // Last, once nothing can fail: a socket counts against the limits from its creation.
+    const refused = this.#admit(request);
+    if (refused !== undefined) return refused;
     const socket = new ServerSocket<unknown, unknown>(runtime, route as WebSocketHandlers<unknown>, request, protocol, data);
     if (auth?.user !== undefined) {
-      const { announce, onFailure } = auth.options;
-      const shown =
-        typeof announce === "function"
-          ? announce(auth.user)
-          : announce === true || (announce === undefined && onFailure === "close")
-            ? describeUser(auth.user)
-            : undefined;
-      if (shown !== undefined)
-        socket.openNotice = { refuse: false, message: JSON.stringify({ type: "auth", status: "success", user: shown }) };
+      if (announcement !== undefined) socket.openNotice = { refuse: false, message: announcement };
       const id = (auth.user as { id?: unknown }).id;
-      if (typeof id === "string" || typeof id === "number") this.#host.users.bind(socket as never, id);
+      if (typeof id === "string" || typeof id === "number") this.#host.users.bind(socket, id);
     }
     return { accept: true, socket, protocol, headers: pairs };
+  }
+
+  /** The auth success message sent on open, if the auth options ask for one. */
+  #announcement(user: unknown, options: AuthOptions<unknown>): string | undefined {
+    const { announce, onFailure } = options;
+    const shown =
+      typeof announce === "function"
+        ? announce(user)
+        : announce === true || (announce === undefined && onFailure === "close")
+          ? describeUser(user)
+          : undefined;
+    return shown === undefined ? undefined : JSON.stringify({ type: "auth", status: "success", user: shown });
   }
 }

@@ -48,10 +48,24 @@ function encode(message: BackplaneMessage, origin: Buffer): Buffer {
   return frame;
 }
 
+/**
+ * Whether a frame is this instance's own publish coming back on its subscriber connection:
+ * compares the origin bytes in place, before anything is decoded.
+ */
+function isOwn(frame: Buffer, origin: Buffer): boolean {
+  return (
+    frame.length >= 3 + origin.length &&
+    frame[2] === origin.length &&
+    frame[0] === VERSION &&
+    origin.compare(frame, 3, 3 + origin.length) === 0
+  );
+}
+
 function decode(frame: Buffer): BackplaneMessage | undefined {
   if (frame.length < 3 || frame[0] !== VERSION) return undefined;
   const flags = frame[1] as number;
   const originEnd = 3 + (frame[2] as number);
+  if (originEnd > frame.length) return undefined;
   const origin = frame.toString("utf8", 3, originEnd);
   const binary = (flags & BINARY) !== 0;
   const payload = frame.subarray(originEnd);
@@ -133,13 +147,17 @@ class RedisBackplane implements Backplane {
         reported = false;
       });
     }
+    const origin = this.#origin;
+    const prefixBytes = Buffer.byteLength(this.#prefix);
     sub.on("messageBuffer", (channel: Buffer, frame: Buffer) => {
+      // Every local publish on a subscribed topic comes back here: drop it before decoding.
+      if (isOwn(frame, origin)) return;
       const message = decode(frame);
       if (message === undefined) {
         sink.error(new Error("a backplane message in an unknown format was ignored"), "message");
         return;
       }
-      sink.deliver(channel.toString("utf8").slice(this.#prefix.length), message);
+      sink.deliver(channel.toString("utf8", prefixBytes), message);
     });
     const connecting = Promise.all([pub.connect(), sub.connect()]).then(() =>
       Promise.all([waitReady(pub, this.#timeout), waitReady(sub, this.#timeout)]),
@@ -214,76 +232,209 @@ export function redisBackplane(options: RedisBackplaneOptions = {}): Backplane {
 
 /** Options of {@link RedisOfflineStore}. */
 export interface RedisOfflineStoreOptions {
-  /** Redis URL (default: `REDIS_URL`, else `redis://127.0.0.1:6379`), or an ioredis client to use. */
+  /** Redis URL. Default: `REDIS_URL`, else `redis://127.0.0.1:6379`. Ignored when `client` is given. */
   url?: string;
+  /**
+   * An ioredis client to use instead of opening one. Its options are yours: the store still
+   * fails its calls at once while the client is not ready, but commands already written wait
+   * as the client's `commandTimeout` / `maxRetriesPerRequest` say.
+   */
   client?: Redis;
   /** Key prefix. Default `"verb:queue:"`. */
   prefix?: string;
+  /**
+   * How long a command may wait for Redis's answer (and how long a call made before the first
+   * connection waits for it) before it rejects. Default 2000 ms. A command that timed out on a
+   * hung connection may still run once Redis answers again (for `take`: that queue is lost).
+   */
+  commandTimeout?: number;
+  /** Reports problems that do not fail a call, e.g. malformed queue entries skipped by `take`. Default: a process warning. */
+  onError?: (error: Error) => void;
+}
+
+/** This instance's share of one client's list, for the depth gauge. */
+interface Share {
+  /** Messages this instance pushed that it believes are still there. */
+  count: number;
+  /** When Redis expires the list (its TTL is refreshed by every push). */
+  expires: number;
+}
+
+function isQueuedMessage(value: unknown): value is QueuedMessage {
+  if (typeof value !== "object" || value === null) return false;
+  const message = value as Record<string, unknown>;
+  return typeof message.data === "string" && typeof message.binary === "boolean" && typeof message.at === "number";
 }
 
 /**
  * The offline queue in Redis: one list per client id (trimmed to the bound, expiring with the
  * TTL), taken atomically (MULTI: LRANGE + DEL) so no message is delivered twice, and resume tokens
  * as expiring keys. Any instance can resume any client.
+ *
+ * While Redis is unreachable every call rejects at once (the queue counts such a message as
+ * dropped, and a resuming client gets no replay) instead of waiting for Redis to come back; the
+ * connection keeps reconnecting in the background. A call made while the store's first connection
+ * is still being opened waits for it, up to `commandTimeout`.
  */
 export class RedisOfflineStore implements OfflineStore {
   readonly #redis: Redis;
   readonly #prefix: string;
   readonly #owned: boolean;
-  /** Messages this instance queued minus those it took: an approximation for the depth gauge. */
+  readonly #timeout: number;
+  readonly #onError: (error: Error) => void;
+  /** Whether the connection has been ready once: after that, "not ready" means an outage. */
+  #wasReady: boolean;
+  #firstReady: Promise<void> | undefined;
+  /** Per client id, this instance's share of the list (see {@link totalDepth}). */
+  readonly #shares = new Map<string, Share>();
   #depth = 0;
+  #malformed = 0;
 
   constructor(options: RedisOfflineStoreOptions = {}) {
     this.#owned = options.client === undefined;
-    this.#redis = options.client ?? new Redis(options.url ?? defaultUrl(), { maxRetriesPerRequest: null });
-    // Failures surface as rejected commands (counted by the queue); the connection retries by itself.
+    this.#timeout = options.commandTimeout ?? 2000;
+    this.#redis =
+      options.client ??
+      new Redis(options.url ?? defaultUrl(), {
+        // Fail fast while Redis is unreachable: no offline queue (a command issued while
+        // disconnected rejects at once), commands in flight when the connection drops reject at
+        // the first reconnection attempt and are never re-sent later (a `take` re-sent after its
+        // caller gave up would delete a queue nobody receives), and an answer that does not come
+        // (a hung server) rejects after `commandTimeout`. ioredis keeps reconnecting (its default
+        // retryStrategy, up to 2 s between attempts).
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 0,
+        autoResendUnfulfilledCommands: false,
+        commandTimeout: this.#timeout,
+        connectTimeout: this.#timeout,
+      });
+    // Connection errors surface as rejected calls (counted by the queue); ioredis retries by itself.
     if (this.#owned) this.#redis.on("error", () => {});
+    this.#wasReady = this.#redis.status === "ready";
+    this.#redis.on("ready", () => {
+      this.#wasReady = true;
+    });
+    this.#onError = options.onError ?? ((error) => process.emitWarning(error.message, "VerbRedisOfflineStore"));
     this.#prefix = options.prefix ?? "verb:queue:";
+  }
+
+  /** Runs a command now if Redis is ready; rejects at once during an outage. */
+  #run<T>(command: (redis: Redis) => Promise<T>): Promise<T> {
+    const redis = this.#redis;
+    if (redis.status === "ready") return command(redis);
+    if (this.#wasReady || redis.status === "end") {
+      return Promise.reject(new Error(`Redis offline store: Redis is unreachable (connection ${redis.status})`));
+    }
+    // The first connection is still being opened: wait for it, boundedly.
+    if (this.#firstReady === undefined) {
+      if (redis.status === "wait") redis.connect().catch(() => {});
+      const waiting = waitReady(redis, this.#timeout).catch((error: Error) => {
+        this.#firstReady = undefined;
+        throw new Error(`Redis offline store: Redis is unreachable (${error.message})`, { cause: error });
+      });
+      this.#firstReady = waiting;
+    }
+    return this.#firstReady.then(() => command(redis));
   }
 
   async enqueue(clientId: string, message: QueuedMessage, bounds: QueueBounds): Promise<number> {
     const key = `${this.#prefix}q:${clientId}`;
-    const results = await this.#redis
-      .multi()
-      .rpush(key, JSON.stringify(message))
-      .ltrim(key, -bounds.maxMessages, -1)
-      .pexpire(key, bounds.ttlMs)
-      .exec();
+    const results = await this.#run((redis) =>
+      redis.multi().rpush(key, JSON.stringify(message)).ltrim(key, -bounds.maxMessages, -1).pexpire(key, bounds.ttlMs).exec(),
+    );
     const length = Number(results?.[0]?.[1] ?? 0);
     const dropped = Math.max(0, length - bounds.maxMessages);
-    this.#depth += 1 - dropped;
+    let share = this.#shares.get(clientId);
+    if (share === undefined) {
+      share = { count: 0, expires: 0 };
+      this.#shares.set(clientId, share);
+    }
+    const count = Math.min(share.count + 1, bounds.maxMessages, length);
+    this.#depth += count - share.count;
+    share.count = count;
+    share.expires = Date.now() + bounds.ttlMs;
     return dropped;
   }
 
   async take(clientId: string, bounds: QueueBounds): Promise<QueuedMessage[]> {
     const key = `${this.#prefix}q:${clientId}`;
-    const results = await this.#redis.multi().lrange(key, 0, -1).del(key).exec();
-    const raw = (results?.[0]?.[1] as string[] | undefined) ?? [];
-    this.#depth = Math.max(0, this.#depth - raw.length);
+    const results = await this.#run((redis) => redis.multi().lrange(key, 0, -1).del(key).exec());
+    this.#forget(clientId);
+    const [error, raw] = results?.[0] ?? [null, []];
+    if (error) throw error;
     const oldest = Date.now() - bounds.ttlMs;
-    return raw.map((item) => JSON.parse(item) as QueuedMessage).filter((message) => message.at >= oldest);
+    const messages: QueuedMessage[] = [];
+    let malformed = 0;
+    // Entry by entry: a malformed entry is skipped, not allowed to lose the whole queue.
+    for (const item of (raw as string[] | undefined) ?? []) {
+      let message: unknown;
+      try {
+        message = JSON.parse(item);
+      } catch {
+        message = undefined;
+      }
+      if (!isQueuedMessage(message)) malformed++;
+      else if (message.at >= oldest) messages.push(message);
+    }
+    if (malformed > 0) {
+      this.#malformed += malformed;
+      this.#onError(
+        new Error(`Redis offline store: skipped ${malformed} malformed entr${malformed === 1 ? "y" : "ies"} in ${key}`),
+      );
+    }
+    return messages;
   }
 
   async depth(clientId: string): Promise<number> {
-    return this.#redis.llen(`${this.#prefix}q:${clientId}`);
+    return this.#run((redis) => redis.llen(`${this.#prefix}q:${clientId}`));
   }
 
   async issueToken(clientId: string, ttlMs: number): Promise<string> {
     const token = randomUUID();
-    await this.#redis.set(`${this.#prefix}t:${token}`, clientId, "PX", ttlMs);
+    await this.#run((redis) => redis.set(`${this.#prefix}t:${token}`, clientId, "PX", ttlMs));
     return token;
   }
 
   async resolveToken(token: string): Promise<string | undefined> {
-    return (await this.#redis.get(`${this.#prefix}t:${token}`)) ?? undefined;
+    return (await this.#run((redis) => redis.get(`${this.#prefix}t:${token}`))) ?? undefined;
   }
 
+  /**
+   * Approximate, without asking Redis: the messages this instance queued that, as far as it
+   * knows, are still waiting. A take on this instance removes its share of that client's list,
+   * and {@link sweep} removes the shares of lists Redis has expired since. Not seen: messages of
+   * other instances, and a take on another instance (that share stays counted until the list's
+   * TTL runs out).
+   */
   totalDepth(): number {
     return this.#depth;
   }
 
+  /**
+   * Forgets this instance's shares of lists that Redis has expired (PEXPIRE), so the depth gauge
+   * comes down. Returns 0: whether another instance took those messages first is unknown here.
+   */
+  sweep(now: number): number {
+    for (const [clientId, share] of this.#shares) if (share.expires <= now) this.#forget(clientId);
+    return 0;
+  }
+
+  /** Malformed queue entries skipped by `take` since the store was created. */
+  get malformed(): number {
+    return this.#malformed;
+  }
+
+  #forget(clientId: string): void {
+    const share = this.#shares.get(clientId);
+    if (share === undefined) return;
+    this.#depth -= share.count;
+    this.#shares.delete(clientId);
+  }
+
   /** Closes the connection if the store opened it. */
   async close(): Promise<void> {
-    if (this.#owned) await this.#redis.quit().catch(() => this.#redis.disconnect());
+    if (!this.#owned) return;
+    if (this.#redis.status === "ready") await this.#redis.quit().catch(() => this.#redis.disconnect());
+    else this.#redis.disconnect();
   }
 }

@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import type { Check, CheckContext } from "../types.js";
-import { cmd } from "./helpers.js";
+import { cmd, greeted } from "./helpers.js";
 
 const category = "errors";
 
@@ -42,5 +42,22 @@ export const errorChecks: Check[] = [
     title: "a message hook that rejects reaches error; connection and server keep working",
     category,
     run: (ctx) => failureIsContained(ctx, "reject", "async failure"),
+  },
+  {
+    id: "errors.async-error-listener",
+    title: "an error listener that rejects is contained: the connection and the server keep working",
+    category,
+    async run(ctx) {
+      const { id, client } = await greeted(ctx);
+      client.send(cmd({ op: "async-error-listener" }));
+      assert.equal((await client.message(1)).text, "listening");
+      client.send(cmd({ op: "throw" }));
+      await ctx.waitEvent(id, (e) => e.type === "error", "the error hook");
+      client.send("still there?");
+      assert.equal((await client.message(2)).text, "still there?");
+      const fresh = await greeted(ctx);
+      fresh.client.send("new one");
+      assert.equal((await fresh.client.message(1)).text, "new one");
+    },
   },
 ];

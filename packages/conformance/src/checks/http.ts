@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { request as httpRequest } from "node:http";
-import { rawGet } from "../clients/http.js";
+import { rawGet, rawRequest } from "../clients/http.js";
 import type { Check, CheckContext } from "../types.js";
 
 const category = "http";
@@ -284,6 +284,28 @@ export const httpChecks: Check[] = [
       }
       assert.equal(state.started, 1);
       assert.equal(state.cancelled, 1, "the stream's cancel() must run when the client goes away");
+    },
+  },
+  {
+    id: "http.forbidden-methods",
+    title: "TRACE (a method the Fetch API cannot carry) gets 405; the server keeps serving",
+    category,
+    async run(ctx) {
+      // TRACK and CONNECT are refused by some engines' HTTP parsers before any adapter sees them.
+      const answer = await rawRequest(ctx.port("http"), "TRACE", "/hello");
+      assert.equal(answer.status, 405);
+      assert.equal((await get(ctx, "/hello")).text, "hello");
+    },
+  },
+  {
+    id: "http.stream-fails",
+    title: "a streamed body that fails part-way cuts the connection: the client never takes the part for the whole",
+    category,
+    async run(ctx) {
+      const response = await ctx.http("http", "/stream-fails");
+      assert.equal(response.status, 200);
+      await assert.rejects(response.text(), "reading a body whose producer failed must fail");
+      assert.equal((await get(ctx, "/hello")).text, "hello");
     },
   },
 ];

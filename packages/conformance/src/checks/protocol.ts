@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { Opcode } from "../clients/raw.js";
 import { deviationOrFail } from "../deviations.js";
 import type { Check } from "../types.js";
+import { DEFLATE_OFFER } from "./helpers.js";
 
 const category = "protocol";
 
@@ -37,6 +38,26 @@ export const protocolChecks: Check[] = [
         "protocol.invalid-utf8-wire",
         end.closeFrame === undefined ? "no close frame; TCP closed" : `close frame ${String(end.closeFrame.code)}`,
         "the client must receive a 1007 close frame",
+      );
+    },
+  },
+  {
+    id: "protocol.corrupt-deflate",
+    title: 'a compressed frame that does not inflate: the close hook gets 1007 "invalid payload"',
+    category,
+    async run(ctx) {
+      const id = ctx.id();
+      const raw = await ctx.raw("shared", id, { query: "silent=1", headers: DEFLATE_OFFER });
+      assert.match(raw.response.headers["sec-websocket-extensions"] ?? "", /permessage-deflate/);
+      // 0xff starts a deflate block of reserved type 3: no inflater accepts it.
+      raw.sendFrame(Opcode.TEXT, Buffer.from([0xff, 0xff, 0xff, 0xff]), { rsv1: true });
+      const closed = await ctx.waitEvent(id, (e) => e.type === "close", "the close hook");
+      if (closed.code === 1007 && closed.reason === "invalid payload") return;
+      return deviationOrFail(
+        ctx.adapter,
+        "protocol.corrupt-deflate",
+        `${String(closed.code)} ${String(closed.reason)}`,
+        'the close hook must get 1007 "invalid payload"',
       );
     },
   },

@@ -59,6 +59,23 @@ export const resilienceChecks: Check[] = [
     },
   },
   {
+    id: "resilience.max-connections-res-upgrade",
+    title: "res.upgrade() sockets are admitted like the others: maxConnections of them get in, the next gets 503",
+    category,
+    async run(ctx) {
+      const port = ctx.port("admitroute");
+      for (let i = 0; i < 2; i++) {
+        const client = await RawClient.connect(port, { path: "/res-upgrade" });
+        ctx.defer(() => client.destroy());
+        assert.equal(client.response.status, 101, `res.upgrade() connection ${i + 1} of 2`);
+        assert.equal((await client.nextFrame((f) => f.opcode === Opcode.TEXT)).payload.toString(), "res-upgrade");
+      }
+      const refused = await RawClient.connect(port, { path: "/res-upgrade" });
+      ctx.defer(() => refused.destroy());
+      assert.equal(refused.response.status, 503);
+    },
+  },
+  {
     id: "resilience.max-connections-async",
     title: "maxConnections holds when upgrades are decided asynchronously and arrive at once",
     category,

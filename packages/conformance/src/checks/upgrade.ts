@@ -82,6 +82,24 @@ export const upgradeChecks: Check[] = [
     },
   },
   {
+    id: "upgrade.refusal-shape",
+    title:
+      "every refusal carries a content type and Connection: close; a throwing origin policy answers 500 and the server keeps serving",
+    category,
+    async run(ctx) {
+      const bare = await connect(ctx, "/ws/reject-bare");
+      assert.equal(bare.response.status, 409);
+      assert.equal(bare.response.body, "bare");
+      assert.match(bare.response.headers["content-type"] ?? "", /^text\/plain/i);
+      assert.equal(bare.response.headers.connection?.toLowerCase(), "close");
+      const throwing = await connect(ctx, "/ws/origin-throws", { Origin: "https://any.example" });
+      assert.equal(throwing.response.status, 500);
+      assert.equal(throwing.response.headers.connection?.toLowerCase(), "close");
+      const after = await connect(ctx, "/ws/only");
+      assert.equal(after.response.status, 101);
+    },
+  },
+  {
     id: "upgrade.subprotocols",
     title: "subprotocols: the server's list picks the first the client offered; nothing matching or no list → none answered",
     category,

@@ -19,12 +19,23 @@ export function rawGet(
   headers: Record<string, string> = {},
   timeoutMs = 5000,
 ): Promise<RawHttpResponse> {
+  return rawRequest(port, "GET", path, headers, timeoutMs);
+}
+
+/** Sends `<method> <path>` as is (any method, even one the Fetch API refuses) and reads the answer until the server closes. */
+export function rawRequest(
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  timeoutMs = 5000,
+): Promise<RawHttpResponse> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, "127.0.0.1");
     const chunks: Buffer[] = [];
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new Error(`no answer to GET ${path} within ${timeoutMs} ms`));
+      reject(new Error(`no answer to ${method} ${path} within ${timeoutMs} ms`));
     }, timeoutMs);
     socket.on("data", (chunk: Buffer) => chunks.push(chunk));
     socket.on("error", (error) => {
@@ -45,7 +56,7 @@ export function rawGet(
     });
     socket.on("connect", () => {
       const host = headers.Host ?? `127.0.0.1:${port}`;
-      let request = `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n`;
+      let request = `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n`;
       for (const [name, value] of Object.entries(headers)) if (name !== "Host") request += `${name}: ${value}\r\n`;
       socket.write(`${request}\r\n`);
     });

@@ -3,6 +3,7 @@
  * request goes through (`app.fetch()`, and the upgrade decision for upgrade requests).
  */
 
+import { asError } from "../guards.js";
 import { BodyError, hasBody, parseBody, readBodyBytes } from "./body.js";
 import { jsonResponse, textResponse } from "./plain-response.js";
 import { VerbRequest } from "./request.js";
@@ -30,11 +31,6 @@ interface MiddlewareEntry {
   /** Path prefix (normalized), or undefined for every path. */
   prefix: string | undefined;
   fn: Middleware;
-}
-
-/** `error` as an `Error` (a thrown non-error becomes the cause). */
-export function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error), { cause: error });
 }
 
 /** What the pipeline asks of the application around it. */
