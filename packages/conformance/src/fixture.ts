@@ -10,7 +10,15 @@
  */
 
 import { setTimeout as sleep } from "node:timers/promises";
-import { createServer, type ServerHandle, type VerbApp, type VerbSocket, type WebSocketOptions } from "@verb/core";
+import {
+  createServer,
+  MemoryOfflineStore,
+  type OfflineStore,
+  type ServerHandle,
+  type VerbApp,
+  type VerbSocket,
+  type WebSocketOptions,
+} from "@verb/core";
 import { createFileRoot, httpRoutes } from "./fixture-http.js";
 import { type RealtimeData, realtimeRoutes } from "./fixture-realtime.js";
 
@@ -281,6 +289,22 @@ function hooks(profile: string, app: VerbApp<Data>): WebSocketOptions<Data> {
   };
 }
 
+/** An offline store that answers `take` late, as a remote store may: the client can leave meanwhile. */
+function slowTakeStore(): OfflineStore {
+  const inner = new MemoryOfflineStore();
+  return {
+    enqueue: (clientId, message, bounds) => inner.enqueue(clientId, message, bounds),
+    take: (clientId, bounds) => {
+      const taken = inner.take(clientId, bounds);
+      return sleep(300).then(() => taken);
+    },
+    depth: (clientId) => inner.depth(clientId),
+    issueToken: (clientId, ttlMs) => inner.issueToken(clientId, ttlMs),
+    resolveToken: (token) => inner.resolveToken(token),
+    totalDepth: () => inner.totalDepth(),
+  };
+}
+
 /** The profiles: name → limits. Every profile runs the same hooks. */
 export const PROFILES: Record<string, Partial<WebSocketOptions<Data>>> = {
   main: {},
@@ -312,6 +336,7 @@ export const PROFILES: Record<string, Partial<WebSocketOptions<Data>>> = {
   asyncopen: {},
   concurrent: { concurrency: 3 },
   queue: { offlineQueue: { maxMessages: 5, ttl: 2 } },
+  queueslow: { offlineQueue: { maxMessages: 5, ttl: 10, store: slowTakeStore() } },
   metrics: {},
   shutdown3: {},
 };
@@ -321,6 +346,27 @@ const apps = new Map<string, VerbApp<Data>>();
 const handles = new Map<string, ServerHandle>();
 
 function controlRoutes(app: VerbApp<Data>): void {
+  // The server's life cycle on this adapter: two listen() at once, close() with bad options, close, listen again.
+  app.post("/__control/lifecycle", async (_req, res) => {
+    const probe = createServer<Data>();
+    const message = (result: PromiseSettledResult<unknown> | undefined) =>
+      result?.status === "rejected" ? String((result.reason as Error).message) : "";
+    const both = await Promise.allSettled([probe.listen(0, "127.0.0.1"), probe.listen(0, "127.0.0.1")]);
+    const port = probe.server?.port ?? 0;
+    const badClose = await Promise.allSettled([probe.close({ code: 1005 })]);
+    const listeningAfterBadClose = probe.server !== undefined;
+    await probe.close();
+    const again = await Promise.allSettled([probe.listen(0, "127.0.0.1")]);
+    await probe.close();
+    res.json({
+      listened: both.filter((r) => r.status === "fulfilled").length,
+      secondListen: message(both.find((r) => r.status === "rejected")),
+      port,
+      badClose: message(badClose[0]),
+      listeningAfterBadClose,
+      listenedAgain: again[0]?.status === "fulfilled",
+    });
+  });
   app.get("/__probe/events", (req, res) => {
     res.json(events.get(req.query.id ?? "") ?? []);
   });

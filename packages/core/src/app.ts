@@ -22,6 +22,7 @@ import {
   assertPort,
   assertServerOptionKeys,
   assertSignalOptions,
+  assertWebSocketObject,
   DEFAULT_LIMITS,
   type DefaultSocketData,
   type ResolvedResilience,
@@ -33,8 +34,8 @@ import {
 } from "./options.js";
 import { ClientRegistry } from "./registry.js";
 import { type CloseSocketsOptions, ServerRuntime } from "./runtime.js";
-import { resolveAdapter } from "./select-adapter.js";
-import { payloadOf, type SendData, type SendOptions } from "./socket.js";
+import { assertAdapterChoice, resolveAdapter } from "./select-adapter.js";
+import type { SendData, SendOptions } from "./socket.js";
 import { assertTopic } from "./topics.js";
 import { UpgradeGate } from "./upgrade-gate.js";
 import { UserDirectory } from "./users.js";
@@ -157,12 +158,13 @@ export class VerbApp<Data = DefaultSocketData> {
     assertServerOptionKeys(options);
     if (options.port !== undefined) this.#port = assertPort("port", options.port);
     if (options.hostname !== undefined) this.#hostname = assertHostname("hostname", options.hostname);
-    if (options.adapter !== undefined) this.#adapterChoice = options.adapter;
+    if (options.adapter !== undefined) this.#adapterChoice = assertAdapterChoice(options.adapter);
     if (options.bodyLimit !== undefined) this.#http.bodyLimit = assertBodyLimit(options.bodyLimit);
     if (options.fileRoot !== undefined) this.#http.fileRoot = assertFileRoot(options.fileRoot);
     if (options.logger !== undefined) this.#logger = assertLogger(options.logger);
     if (options.backplane !== undefined) this.#backplane = assertBackplane(options.backplane);
     if (options.websocket !== undefined) {
+      assertWebSocketObject(options.websocket);
       const merged = { ...this.#websocket, ...options.websocket } as WebSocketOptions<Data>;
       assertHandlers(merged, "websocket.");
       const limits = resolveWebSocketLimits(merged);
@@ -192,10 +194,7 @@ export class VerbApp<Data = DefaultSocketData> {
     assertTopic(topic);
     const runtime = this.#runtime;
     if (runtime === undefined) return false;
-    const payload = payloadOf(data);
-    const isBinary = options?.binary ?? typeof payload !== "string";
-    const compress = options?.compress ?? runtime.shouldCompress(payload);
-    return runtime.publish(topic, payload, isBinary, compress) > 0;
+    return runtime.publish(topic, data, options) > 0;
   }
 
   /**
@@ -206,10 +205,7 @@ export class VerbApp<Data = DefaultSocketData> {
     assertTopic(topic);
     const runtime = this.#runtime;
     if (runtime === undefined) return { local: 0, remote: 0 };
-    const payload = payloadOf(data);
-    const isBinary = options?.binary ?? typeof payload !== "string";
-    const compress = options?.compress ?? runtime.shouldCompress(payload);
-    return runtime.deliver(topic, payload, isBinary, compress);
+    return runtime.deliver(topic, data, options);
   }
 
   /** Whether a backplane carries publishes to other instances. */

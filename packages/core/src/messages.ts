@@ -6,6 +6,7 @@
 
 import { isThenable } from "./guards.js";
 import type { Message } from "./handlers.js";
+import { VerbOptionsError } from "./options.js";
 import { TokenBucket } from "./rate-limit.js";
 import type { ServerSocket, VerbSocket } from "./socket.js";
 import { type InferOutput, issuePath, type SchemaResult, type StandardSchemaV1 } from "./standard-schema.js";
@@ -43,6 +44,32 @@ interface Route<Data> {
   handler: (ws: VerbSocket<Data>, data: unknown) => unknown;
 }
 
+type Handler = (ws: VerbSocket<unknown>, data: unknown) => unknown;
+
+/**
+ * Runs a handler; a failure gets an error reply and is rethrown for the `error` hook. `type` is
+ * the message type, or the first byte of a binary message (the reply is built only on failure).
+ */
+function runHandler(ws: VerbSocket<unknown>, handler: Handler, data: unknown, type: string | number): unknown {
+  let result: unknown;
+  try {
+    result = handler(ws, data);
+  } catch (error) {
+    replyFailure(ws, type);
+    throw error;
+  }
+  if (!isThenable(result)) return result;
+  return Promise.resolve(result).catch((error: unknown) => {
+    replyFailure(ws, type);
+    throw error;
+  });
+}
+
+function replyFailure(ws: VerbSocket<unknown>, type: string | number): void {
+  const what = typeof type === "number" ? `binary message ${type}` : type;
+  reply(ws, { type: "error", message: `Internal error handling ${what}` });
+}
+
 function reply(ws: VerbSocket<unknown>, error: ErrorReply): void {
   ws.send(JSON.stringify(error));
 }
@@ -56,15 +83,46 @@ export class MessageRouter<Data = Record<string, unknown>> {
   /** Buckets per socket and type; a closed socket's buckets go with it. */
   readonly #buckets = new WeakMap<object, Map<string, TokenBucket>>();
 
+  /** Throws {@link VerbOptionsError} naming any option that cannot be honoured. */
   constructor(options: MessageRouterOptions<Data> = {}) {
+    const scope = "createMessageRouter";
+    if (typeof options !== "object" || options === null) {
+      throw new VerbOptionsError(scope, `options must be an object; got ${String(options)}`);
+    }
+    for (const key of Object.keys(options)) {
+      if (key !== "requireAuth" && key !== "rateLimits") {
+        throw new VerbOptionsError(`${scope}.${key}`, "is not a Verb option. Known options: requireAuth, rateLimits");
+      }
+    }
+    const requireAuth: unknown = options.requireAuth;
+    if (requireAuth !== undefined && typeof requireAuth !== "boolean" && typeof requireAuth !== "function") {
+      throw new VerbOptionsError(
+        `${scope}.requireAuth`,
+        `must be true, false or a predicate (ws) => boolean; got ${String(requireAuth)}`,
+      );
+    }
     this.#requireAuth = options.requireAuth;
     if (options.rateLimits !== undefined) {
       this.#limits = new Map();
       for (const [type, limit] of Object.entries(options.rateLimits)) {
+        const name = `${scope}.rateLimits.${type}`;
+        for (const key of Object.keys(limit)) {
+          if (key !== "messages" && key !== "per" && key !== "burst") {
+            throw new VerbOptionsError(`${name}.${key}`, "is not a Verb option. Known options: messages, per, burst");
+          }
+        }
         const per = limit.per ?? 1;
-        if (!(limit.messages > 0) || !(per > 0))
-          throw new RangeError(`rateLimits.${type} needs messages > 0 and per > 0 (seconds)`);
-        this.#limits.set(type, { capacity: limit.burst ?? limit.messages, ratePerMs: limit.messages / (per * 1000) });
+        const burst = limit.burst ?? limit.messages;
+        if (!(typeof limit.messages === "number" && limit.messages > 0 && Number.isFinite(limit.messages))) {
+          throw new VerbOptionsError(`${name}.messages`, `must be a number above 0; got ${String(limit.messages)}`);
+        }
+        if (!(typeof per === "number" && per > 0 && Number.isFinite(per))) {
+          throw new VerbOptionsError(`${name}.per`, `must be a number of seconds above 0; got ${String(per)}`);
+        }
+        if (!(typeof burst === "number" && burst >= 1 && Number.isFinite(burst))) {
+          throw new VerbOptionsError(`${name}.burst`, `must be a number of messages, at least 1; got ${String(burst)}`);
+        }
+        this.#limits.set(type, { capacity: burst, ratePerMs: limit.messages / (per * 1000) });
       }
     }
   }
@@ -172,19 +230,8 @@ export class MessageRouter<Data = Record<string, unknown>> {
     return this.#run(ws, type, route, result.value);
   }
 
-  /** Runs a handler; a failure gets an error reply and is rethrown for the `error` hook. */
   #run(ws: VerbSocket<Data>, type: string, route: Route<Data>, data: unknown): unknown {
-    const failed = (error: unknown): never => {
-      reply(ws as VerbSocket<unknown>, { type: "error", message: `Internal error handling ${type}` });
-      throw error;
-    };
-    let result: unknown;
-    try {
-      result = route.handler(ws, data);
-    } catch (error) {
-      return failed(error);
-    }
-    return isThenable(result) ? Promise.resolve(result).catch(failed) : result;
+    return runHandler(ws as VerbSocket<unknown>, route.handler as Handler, data, type);
   }
 
   #dispatchBinary(ws: VerbSocket<Data>, message: Buffer): unknown {
@@ -193,17 +240,7 @@ export class MessageRouter<Data = Record<string, unknown>> {
       const kind = message.length > 0 ? String(message[0]) : "(empty)";
       return reply(ws as VerbSocket<unknown>, { type: "error", message: `Unknown binary message type: ${kind}` });
     }
-    const failed = (error: unknown): never => {
-      reply(ws as VerbSocket<unknown>, { type: "error", message: `Internal error handling binary message ${message[0]}` });
-      throw error;
-    };
-    let result: unknown;
-    try {
-      result = handler(ws, message.subarray(1));
-    } catch (error) {
-      return failed(error);
-    }
-    return isThenable(result) ? Promise.resolve(result).catch(failed) : result;
+    return runHandler(ws as VerbSocket<unknown>, handler as Handler, message.subarray(1), message[0] as number);
   }
 }
 

@@ -39,23 +39,40 @@ export interface OfflineStore {
   sweep?(now: number, bounds: QueueBounds): number;
 }
 
+/**
+ * One client's messages: `items[head..]`, oldest first. Dropping the oldest moves `head` (no
+ * shifting per message); the array is compacted once most of it is dropped.
+ */
+interface Queue {
+  items: QueuedMessage[];
+  head: number;
+}
+
+function dropOldest(queue: Queue, count: number): void {
+  queue.head += count;
+  if (queue.head >= 64 && queue.head * 2 >= queue.items.length) {
+    queue.items = queue.items.slice(queue.head);
+    queue.head = 0;
+  }
+}
+
 /** The in-memory store. */
 export class MemoryOfflineStore implements OfflineStore {
-  readonly #queues = new Map<string, QueuedMessage[]>();
+  readonly #queues = new Map<string, Queue>();
   readonly #tokens = new Map<string, { clientId: string; expires: number }>();
   #total = 0;
 
   enqueue(clientId: string, message: QueuedMessage, bounds: QueueBounds): number {
     let queue = this.#queues.get(clientId);
     if (queue === undefined) {
-      queue = [];
+      queue = { items: [], head: 0 };
       this.#queues.set(clientId, queue);
     }
-    queue.push(message);
+    queue.items.push(message);
     this.#total++;
-    const excess = queue.length - bounds.maxMessages;
+    const excess = queue.items.length - queue.head - bounds.maxMessages;
     if (excess > 0) {
-      queue.splice(0, excess);
+      dropOldest(queue, excess);
       this.#total -= excess;
       return excess;
     }
@@ -66,13 +83,19 @@ export class MemoryOfflineStore implements OfflineStore {
     const queue = this.#queues.get(clientId);
     if (queue === undefined) return [];
     this.#queues.delete(clientId);
-    this.#total -= queue.length;
+    this.#total -= queue.items.length - queue.head;
     const oldest = Date.now() - bounds.ttlMs;
-    return queue.filter((message) => message.at >= oldest);
+    const taken: QueuedMessage[] = [];
+    for (let i = queue.head; i < queue.items.length; i++) {
+      const message = queue.items[i] as QueuedMessage;
+      if (message.at >= oldest) taken.push(message);
+    }
+    return taken;
   }
 
   depth(clientId: string): number {
-    return this.#queues.get(clientId)?.length ?? 0;
+    const queue = this.#queues.get(clientId);
+    return queue === undefined ? 0 : queue.items.length - queue.head;
   }
 
   issueToken(clientId: string, ttlMs: number): string {
@@ -99,14 +122,16 @@ export class MemoryOfflineStore implements OfflineStore {
     let dropped = 0;
     const oldest = now - bounds.ttlMs;
     for (const [clientId, queue] of this.#queues) {
-      const first = queue.findIndex((message) => message.at >= oldest);
-      const expired = first === -1 ? queue.length : first;
+      let expired = 0;
+      while (queue.head + expired < queue.items.length && (queue.items[queue.head + expired] as QueuedMessage).at < oldest) {
+        expired++;
+      }
       if (expired > 0) {
-        queue.splice(0, expired);
+        dropOldest(queue, expired);
         dropped += expired;
         this.#total -= expired;
       }
-      if (queue.length === 0) this.#queues.delete(clientId);
+      if (queue.head === queue.items.length) this.#queues.delete(clientId);
     }
     for (const [token, entry] of this.#tokens) if (entry.expires < now) this.#tokens.delete(token);
     return dropped;

@@ -219,6 +219,7 @@ export class VerbOptionsError extends TypeError {
   }
 }
 
+const STORE_METHODS = ["enqueue", "take", "depth", "issueToken", "resolveToken", "totalDepth"] as const;
 const HANDLER_KEYS = ["open", "message", "close", "error", "ping", "pong", "drain"] as const;
 const POLICY_KEYS = ["upgrade", "protocols", "allowedOrigins", "auth"] as const;
 const LIMIT_KEYS = Object.keys(DEFAULT_LIMITS) as (keyof ResolvedWebSocketLimits)[];
@@ -268,6 +269,13 @@ function booleanOption(option: string, value: unknown): boolean {
 
 function unknownKey(scope: string, key: string, known: Set<string>): VerbOptionsError {
   return new VerbOptionsError(`${scope}${key}`, `is not a Verb option. Known options: ${[...known].join(", ")}`);
+}
+
+/** Throws {@link VerbOptionsError} unless `websocket` is a plain object. */
+export function assertWebSocketObject(value: unknown): void {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new VerbOptionsError("websocket", `must be an object of handlers and limits; got ${describe(value)}`);
+  }
 }
 
 /** Validates `websocket: {...}` and fills in the defaults. Throws {@link VerbOptionsError}. */
@@ -396,6 +404,12 @@ export function assertHandlers(options: object, scope: string, route = false): v
       throw new VerbOptionsError(
         `${scope}auth.protocol`,
         `must be a subprotocol name (RFC 7230 token); got ${describe(auth.protocol)}`,
+      );
+    }
+    if (auth.announce !== undefined && typeof auth.announce !== "boolean" && typeof auth.announce !== "function") {
+      throw new VerbOptionsError(
+        `${scope}auth.announce`,
+        `must be true, false or a function of the user; got ${describe(auth.announce)}`,
       );
     }
     if (auth.optional !== undefined && typeof auth.optional !== "boolean") {
@@ -551,14 +565,17 @@ export function resolveResilience(options: ResilienceOptions = {}): ResolvedResi
         : integerIn("websocket.offlineQueue.maxMessages", raw.maxMessages, 1, 1_000_000, "messages");
     const ttl = raw.ttl === undefined ? 300 : positiveNumber("websocket.offlineQueue.ttl", raw.ttl, 30 * 86_400, "seconds");
     const store = raw.store as OfflineStore | undefined;
-    if (
-      store !== undefined &&
-      (typeof store !== "object" || typeof store.enqueue !== "function" || typeof store.take !== "function")
-    ) {
-      throw new VerbOptionsError(
-        "websocket.offlineQueue.store",
-        "must implement the OfflineStore interface (enqueue, take, depth, issueToken, resolveToken, totalDepth)",
-      );
+    if (store !== undefined) {
+      const missing =
+        typeof store !== "object" || store === null
+          ? STORE_METHODS
+          : STORE_METHODS.filter((name) => typeof (store as unknown as Record<string, unknown>)[name] !== "function");
+      if (missing.length > 0) {
+        throw new VerbOptionsError(
+          "websocket.offlineQueue.store",
+          `must implement the OfflineStore interface (${STORE_METHODS.join(", ")}); missing: ${missing.join(", ")}`,
+        );
+      }
     }
     offlineQueue = { maxMessages, ttlMs: ttl * 1000, store };
   }

@@ -12,7 +12,7 @@ import { type Logger, log, quietLogger } from "./logger.js";
 import { Counters, type Metrics } from "./metrics.js";
 import type { ResolvedResilience, ResolvedWebSocketLimits } from "./options.js";
 import { TokenBucket } from "./rate-limit.js";
-import type { ServerSocket } from "./socket.js";
+import { payloadOf, type SendData, type SendOptions, type ServerSocket } from "./socket.js";
 import { TopicHub } from "./topics.js";
 
 /** How often the watchdog runs; idle closes land between `idleTimeout` and `idleTimeout + 2 × tick`. */
@@ -35,8 +35,15 @@ export interface CloseSocketsOptions {
 /** Why an upgrade is over a connection limit, if it is. */
 export type Overload = "total" | "ip" | undefined;
 
+interface PublishFrame {
+  payload: string | ArrayBuffer | Uint8Array;
+  isBinary: boolean;
+  compress: boolean;
+}
+
 /** @internal */
 export class ServerRuntime {
+  readonly #scratchFrame: PublishFrame = { payload: "", isBinary: false, compress: false };
   readonly limits: ResolvedWebSocketLimits;
   readonly resilience: ResolvedResilience;
   readonly counters = new Counters();
@@ -197,30 +204,32 @@ export class ServerRuntime {
 
   /**
    * Publishes to a topic: to every local subscriber but `from` when given, and, with a backplane,
-   * to the other instances (fire and forget). Returns how many local subscribers it reached.
+   * to the other instances (fire and forget). Binary unless a string, compressed by the rule of
+   * `send`, unless `options` say otherwise. Returns how many local subscribers it reached.
    */
-  publish(
-    topic: string,
-    data: string | ArrayBuffer | Uint8Array,
-    isBinary: boolean,
-    compress: boolean,
-    from?: AnySocket,
-  ): number {
-    const local = this.#publishLocal(topic, data, isBinary, compress, from);
-    if (this.backplane !== undefined) void this.#forward(this.backplane, topic, data, isBinary, compress);
+  publish(topic: string, data: SendData, options: SendOptions | undefined, from?: AnySocket): number {
+    const frame = this.#frame(data, options);
+    const local = this.#publishLocal(topic, frame.payload, frame.isBinary, frame.compress, from);
+    if (this.backplane !== undefined) void this.#forward(this.backplane, topic, frame.payload, frame.isBinary, frame.compress);
     return local;
   }
 
   /** Like `publish`, and resolves with how many other instances received it. */
-  async deliver(
-    topic: string,
-    data: string | ArrayBuffer | Uint8Array,
-    isBinary: boolean,
-    compress: boolean,
-  ): Promise<{ local: number; remote: number }> {
-    const local = this.#publishLocal(topic, data, isBinary, compress, undefined);
-    const remote = this.backplane === undefined ? 0 : await this.#forward(this.backplane, topic, data, isBinary, compress);
+  async deliver(topic: string, data: SendData, options: SendOptions | undefined): Promise<{ local: number; remote: number }> {
+    const { payload, isBinary, compress } = this.#frame(data, options);
+    const local = this.#publishLocal(topic, payload, isBinary, compress, undefined);
+    const remote = this.backplane === undefined ? 0 : await this.#forward(this.backplane, topic, payload, isBinary, compress);
     return { local, remote };
+  }
+
+  /** How a publish goes on the wire (one reused object: nothing allocated per publish). */
+  #frame(data: SendData, options: SendOptions | undefined): PublishFrame {
+    const frame = this.#scratchFrame;
+    const payload = payloadOf(data);
+    frame.payload = payload;
+    frame.isBinary = options?.binary ?? typeof payload !== "string";
+    frame.compress = options?.compress ?? this.shouldCompress(payload);
+    return frame;
   }
 
   #publishLocal(

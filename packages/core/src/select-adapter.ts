@@ -85,11 +85,17 @@ export async function loadAdapter(nameOrSpecifier: string): Promise<VerbAdapter>
 }
 
 /** Resolves the adapter for `listen()`. */
+/** Validates the `adapter` option: a built-in name or an adapter object. Throws {@link VerbOptionsError}. */
+export function assertAdapterChoice(choice: unknown): VerbAdapter | AdapterName {
+  if (isAdapter(choice)) return choice;
+  if (typeof choice === "string" && Object.hasOwn(BUILT_IN, choice)) return choice as AdapterName;
+  throw new VerbOptionsError("adapter", `must be "bun", "node", "uws" or an adapter object; got ${String(choice)}`);
+}
+
 export async function resolveAdapter(choice: VerbAdapter | AdapterName | undefined): Promise<VerbAdapter> {
   if (choice !== undefined) {
-    if (isAdapter(choice)) return choice;
-    if (typeof choice === "string" && choice in BUILT_IN) return loadAdapter(choice);
-    throw new VerbOptionsError("adapter", `must be "bun", "node", "uws" or an adapter object; got ${String(choice)}`);
+    const checked = assertAdapterChoice(choice);
+    return isAdapter(checked) ? checked : loadAdapter(checked);
   }
   const fromEnv = typeof process !== "undefined" ? process.env.VERB_ADAPTER?.trim() : undefined;
   if (fromEnv) return loadAdapter(fromEnv);

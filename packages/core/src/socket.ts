@@ -239,17 +239,18 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
       isBinary = false;
       size = data.length;
     } else {
-      const bytes = data instanceof Uint8Array || data instanceof ArrayBuffer ? data : (payloadOf(data) as Uint8Array);
+      const bytes = payloadOf(data) as ArrayBuffer | Uint8Array;
       payload = bytes;
       isBinary = true;
       size = bytes.byteLength;
     }
-    // Without compression there is nothing to decide per message.
-    let compress = runtime.compressionThreshold >= 0 && runtime.shouldCompress(payload);
+    let compress: boolean | undefined;
     if (options !== undefined) {
       if (options.binary !== undefined) isBinary = options.binary;
-      if (options.compress !== undefined) compress = options.compress;
+      compress = options.compress;
     }
+    // Without compression there is nothing to decide per message.
+    if (compress === undefined) compress = runtime.compressionThreshold >= 0 && runtime.shouldCompress(payload);
     const status = (this.driver as SocketDriver<Raw>).send(this.raw as Raw, payload, isBinary, compress);
     const counters = runtime.counters;
     counters.messagesOut++;
@@ -281,12 +282,8 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
   ping(data?: SendData): SendStatus {
     let payload: Uint8Array | undefined;
     if (data !== undefined) {
-      payload =
-        typeof data === "string"
-          ? Buffer.from(data)
-          : data instanceof ArrayBuffer
-            ? new Uint8Array(data)
-            : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+      const bytes = typeof data === "string" ? Buffer.from(data) : payloadOf(data);
+      payload = bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : (bytes as Uint8Array);
       if (payload.byteLength > 125) throw new RangeError("A ping payload must not be longer than 125 bytes");
     }
     if (this.readyState !== 1) return DROPPED;
@@ -364,10 +361,7 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
 
   publish(topic: string, data: SendData, options?: SendOptions): boolean {
     assertTopic(topic);
-    const payload = payloadOf(data);
-    const isBinary = options?.binary ?? typeof payload !== "string";
-    const compress = options?.compress ?? this.runtime.shouldCompress(payload);
-    return this.runtime.publish(topic, payload, isBinary, compress, this as ServerSocket<unknown, unknown>) > 0;
+    return this.runtime.publish(topic, data, options, this as ServerSocket<unknown, unknown>) > 0;
   }
 
   #engineSubscribe(topic: string): void {

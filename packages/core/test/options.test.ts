@@ -1,4 +1,4 @@
-import { createServer, DEFAULT_LIMITS, resolveWebSocketLimits, VerbOptionsError } from "@verb/core";
+import { createMessageRouter, createServer, DEFAULT_LIMITS, resolveWebSocketLimits, VerbOptionsError } from "@verb/core";
 import { describe, expect, it } from "vitest";
 
 function rejects(options: Record<string, unknown>, option: string, allowed: RegExp): void {
@@ -68,7 +68,37 @@ describe("websocket options", () => {
     expect(() => app.withOptions({ websocket: { message: "nope" as never } })).toThrow(/websocket.message must be a function/);
     expect(() => app.withOptions({ websocket: { idleTimeout: 3.2 } })).toThrow(VerbOptionsError);
     expect(() => app.withOptions({ prot: 1 } as never)).toThrow(/prot is not a Verb option/);
-    await expect(app.withOptions({ adapter: "deno" as never }).listen(0)).rejects.toThrow(/adapter must be "bun", "node", "uws"/);
+    expect(() => app.withOptions({ adapter: "deno" as never })).toThrow(/adapter must be "bun", "node", "uws"/);
+    expect(() => app.withOptions({ websocket: 5 as never })).toThrow(/^websocket must be an object/);
+    expect(() => app.withOptions({ websocket: { auth: { verifyToken: () => ({}), announce: "yes" as never } } })).toThrow(
+      /websocket.auth.announce must be true, false or a function/,
+    );
+    expect(() =>
+      app.withOptions({ websocket: { offlineQueue: { store: { enqueue: () => 0, take: () => [] } as never } } }),
+    ).toThrow(/missing: depth, issueToken, resolveToken, totalDepth/);
+  });
+
+  it("close() and closeOnSignals() reject bad options by name", async () => {
+    const app = createServer();
+    await expect(app.close({ code: 1005 })).rejects.toThrow(/^close.code must be a close code that may be sent/);
+    await expect(app.close({ timeout: -1 })).rejects.toThrow(/^close.timeout must be an integer/);
+    await expect(app.close({ bogus: 1 } as never)).rejects.toThrow(/^close.bogus is not a Verb option/);
+    expect(() => app.closeOnSignals({ signals: ["TERM" as never] })).toThrow(
+      /^closeOnSignals.signals must be an array of signal names/,
+    );
+    expect(() => app.closeOnSignals({ exitCode: 300 })).toThrow(/^closeOnSignals.exitCode must be an integer/);
+  });
+
+  it("createMessageRouter rejects bad options by name", () => {
+    expect(() => createMessageRouter({ requireAuth: "yes" as never })).toThrow(/^createMessageRouter.requireAuth must be/);
+    expect(() => createMessageRouter({ rateLimit: {} } as never)).toThrow(/^createMessageRouter.rateLimit is not a Verb option/);
+    expect(() => createMessageRouter({ rateLimits: { chat: { messages: 5, burst: 0 } } })).toThrow(
+      /^createMessageRouter.rateLimits.chat.burst must be a number of messages, at least 1/,
+    );
+    expect(() => createMessageRouter({ rateLimits: { chat: { messages: 0 } } })).toThrow(
+      /^createMessageRouter.rateLimits.chat.messages must be a number above 0/,
+    );
+    expect(() => createMessageRouter({ rateLimits: { chat: { messages: 5, per: 1 } } })).not.toThrow();
   });
 
   it("merges websocket options across calls", () => {

@@ -337,6 +337,42 @@ export const resilienceChecks: Check[] = [
     },
   },
   {
+    id: "resilience.resume-leaves-early",
+    title:
+      "offline queue: a client that leaves while its queue is being fetched loses nothing; the next resume gets it all, in order",
+    category,
+    async run(ctx) {
+      const clientId = `ql-${ctx.id()}`;
+      const first = await ctx.open("queueslow", ctx.id(), { query: "silent=1" });
+      first.send(cmd({ op: "register", clientId }));
+      await first.message();
+      first.send(cmd({ op: "token", clientId }));
+      const token = (await first.message()).text.slice("token:".length);
+      first.terminate();
+      await first.waitClose();
+      await sleep(50);
+      const sender = await ctx.open("queueslow", ctx.id(), { query: "silent=1" });
+      sender.send(cmd({ op: "sendTo", clientId, data: "s", count: 3 }));
+      await sender.message();
+      // The store answers take() after 300 ms: this client is gone by then.
+      const leaver = await ctx.open("queueslow", ctx.id(), { query: "silent=1" });
+      leaver.send(cmd({ op: "resume", token }));
+      assert.equal((await leaver.message()).text, `resumed:${clientId}`);
+      leaver.terminate();
+      await leaver.waitClose();
+      await sleep(500);
+      const back = await ctx.open("queueslow", ctx.id(), { query: "silent=1" });
+      ctx.defer(() => back.terminate());
+      back.send(cmd({ op: "resume", token }));
+      await back.until(() => back.received.length >= 4, "the resume answer and three queued messages", 3000);
+      const texts = back.received.map((m) => m.text);
+      assert.deepEqual(
+        texts.filter((t) => !t.startsWith("resumed:")),
+        ["s0", "s1", "s2"],
+      );
+    },
+  },
+  {
     id: "resilience.resume-token",
     title: "offline queue: a resume token brings a reconnecting client its messages; an unknown token does nothing",
     category,

@@ -74,4 +74,28 @@ export const shutdownChecks: Check[] = [
       assert.ok(await portRefuses(ctx.port("shutdown2")), "the port must be free after close()");
     },
   },
+  {
+    id: "shutdown.lifecycle",
+    title:
+      "two listen() at once: one binds, the other is refused; close() with bad options rejects naming the option and leaves the server up; close frees the port; listen works again",
+    category,
+    async run(ctx) {
+      const response = await ctx.http("main", "/__control/lifecycle", { method: "POST" });
+      const seen = (await response.json()) as {
+        listened: number;
+        secondListen: string;
+        port: number;
+        badClose: string;
+        listeningAfterBadClose: boolean;
+        listenedAgain: boolean;
+      };
+      assert.equal(seen.listened, 1, "exactly one of two concurrent listen() calls binds");
+      assert.match(seen.secondListen, /already listening/);
+      assert.match(seen.badClose, /^close\.code must be a close code that may be sent/);
+      assert.equal(seen.listeningAfterBadClose, true, "a refused close() leaves the server running");
+      assert.ok(seen.port > 0);
+      assert.equal(await portRefuses(seen.port), true, "the port must be free after close()");
+      assert.equal(seen.listenedAgain, true, "the app listens again after close()");
+    },
+  },
 ];
