@@ -33,7 +33,8 @@ function sizeOf(data: string | ArrayBuffer | Uint8Array): number {
   return typeof data === "string" ? data.length : data.byteLength;
 }
 
-const decoder = new TextDecoder();
+// ignoreBOM: a text message that starts with U+FEFF keeps it (the default decoder strips it).
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 const driver: SocketDriver<BunSocket> = {
   send(ws, data, isBinary, compress) {

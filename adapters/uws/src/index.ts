@@ -9,6 +9,7 @@
 
 import uWS from "uWebSockets.js";
 import { STATUS_CODES } from "node:http";
+import { createServer as createNetServer } from "node:net";
 import {
   type AdapterHost,
   type AdapterServer,
@@ -33,7 +34,8 @@ interface UserData {
 type UwsSocket = uWS.WebSocket<UserData>;
 
 const STATUS: readonly SendStatus[] = ["buffered", "sent", "dropped"];
-const decoder = new TextDecoder();
+// ignoreBOM: a text message that starts with U+FEFF keeps it (the default decoder strips it).
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /** True while core's own send runs: its drops are reported by the send status, not by `dropped`. */
 let sending = false;
@@ -341,6 +343,25 @@ function readBody(res: uWS.HttpResponse, state: Aborted): ReadableStream<Uint8Ar
   });
 }
 
+/**
+ * uWS only says that listening failed. Binding the same address with Node tells why, so the error
+ * carries the same `code` as on the other engines (`EADDRINUSE`, `EADDRNOTAVAIL`, `EACCES`).
+ */
+function listenError(hostname: string, port: number): Promise<Error> {
+  return new Promise((resolve) => {
+    const probe = createNetServer();
+    const fail = (code: string | undefined) => {
+      const error = new Error(
+        `uWebSockets.js could not listen on ${hostname}:${port}${code === undefined ? "" : ` (${code})`}`,
+      ) as Error & { code?: string };
+      if (code !== undefined) error.code = code;
+      resolve(error);
+    };
+    probe.once("error", (error: Error & { code?: string }) => fail(error.code));
+    probe.listen(port, hostname, () => probe.close(() => fail(undefined)));
+  });
+}
+
 async function listen(host: AdapterHost): Promise<AdapterServer> {
   const limits = host.limits;
   const app = uWS.App();
@@ -481,15 +502,13 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
       });
   });
 
-  const token = await new Promise<uWS.us_listen_socket>((resolve, reject) => {
-    app.listen(host.hostname, host.port, (listenSocket) => {
-      if (listenSocket) resolve(listenSocket);
-      else
-        reject(
-          new Error(`uWebSockets.js could not listen on ${host.hostname}:${host.port} (port in use or address unavailable)`),
-        );
-    });
+  const token = await new Promise<uWS.us_listen_socket | false>((resolve) => {
+    app.listen(host.hostname, host.port, (listenSocket) => resolve(listenSocket));
   });
+  if (!token) {
+    app.close();
+    throw await listenError(host.hostname, host.port);
+  }
   let listening = true;
 
   return {

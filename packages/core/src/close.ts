@@ -74,6 +74,8 @@ export function assertSendableCloseCode(code: number): void {
 }
 
 const encoder = new TextEncoder();
+// ignoreBOM: a reason that starts with U+FEFF keeps it.
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /**
  * Cuts `reason` to at most 123 UTF-8 bytes without splitting a character.
@@ -87,5 +89,5 @@ export function truncateCloseReason(reason: string): string {
   let end = MAX_CLOSE_REASON_BYTES;
   // Step back over continuation bytes (10xxxxxx) to the start of the cut character.
   while (end > 0 && ((bytes[end] as number) & 0xc0) === 0x80) end--;
-  return new TextDecoder().decode(bytes.subarray(0, end));
+  return decoder.decode(bytes.subarray(0, end));
 }

@@ -6,6 +6,7 @@
 export class Counters {
   connectionsTotal = 0;
   connectionsRejected = 0;
+  upgradesTimedOut = 0;
   messagesIn = 0;
   bytesIn = 0;
   messagesOut = 0;
@@ -30,12 +31,14 @@ export interface Metrics {
   connections: {
     /** Open now. */
     active: number;
-    /** Accepted upgrades waiting for the engine to open them. */
+    /** Upgrades being decided (async hooks, authentication) or accepted and not yet open. */
     pending: number;
     /** Accepted since the server started. */
     total: number;
     /** Refused by `maxConnections`/`maxConnectionsPerIp` (503, or closed 1013). */
     rejected: number;
+    /** Upgrades whose decision took longer than `upgradeTimeout` (answered 503). */
+    upgradeTimeouts: number;
   };
   /** Messages received and sent (a publish counts once, whatever its fan-out). */
   messages: { in: number; out: number; published: number };
@@ -64,13 +67,19 @@ export interface Metrics {
 
 const HELP: [name: string, type: "counter" | "gauge", help: string, value: (m: Metrics) => number][] = [
   ["verb_connections_active", "gauge", "Open WebSocket connections", (m) => m.connections.active],
-  ["verb_connections_pending", "gauge", "Accepted upgrades not yet open", (m) => m.connections.pending],
+  ["verb_connections_pending", "gauge", "Upgrades being decided or accepted and not yet open", (m) => m.connections.pending],
   ["verb_connections_total", "counter", "WebSocket connections accepted", (m) => m.connections.total],
   [
     "verb_connections_rejected_total",
     "counter",
     "WebSocket connections refused by connection limits",
     (m) => m.connections.rejected,
+  ],
+  [
+    "verb_upgrade_timeouts_total",
+    "counter",
+    "Upgrades answered 503 because their decision outlasted upgradeTimeout",
+    (m) => m.connections.upgradeTimeouts,
   ],
   ["verb_messages_in_total", "counter", "Messages received", (m) => m.messages.in],
   ["verb_messages_out_total", "counter", "Messages sent", (m) => m.messages.out],

@@ -132,6 +132,13 @@ export interface ResilienceOptions {
   concurrency?: number;
   /** Queue messages for offline clients (`app.clients.sendTo`) and replay them on resume. */
   offlineQueue?: OfflineQueueOptions;
+  /**
+   * Seconds an upgrade may wait for its decision (async `upgrade` hook, `auth.verifyToken`,
+   * middleware). Past it the client gets 503 and a late acceptance is ignored (its socket never
+   * opens). Upgrades being decided count against `maxConnections` and `maxConnectionsPerIp`.
+   * Default 10; any number above 0 up to 3600.
+   */
+  upgradeTimeout?: number;
 }
 
 /** Everything `websocket: {...}` accepts: hooks, upgrade policy, limits, resilience. */
@@ -151,6 +158,7 @@ export interface ResolvedResilience {
   readonly healthCheck: Required<HealthCheckOptions> | undefined;
   readonly concurrency: number;
   readonly offlineQueue: { maxMessages: number; ttlMs: number; store: OfflineStore | undefined } | undefined;
+  readonly upgradeTimeoutMs: number;
 }
 
 /** Per-connection data when the application does not declare its own type. */
@@ -232,6 +240,7 @@ const RESILIENCE_KEYS = [
   "healthCheck",
   "concurrency",
   "offlineQueue",
+  "upgradeTimeout",
 ] as const;
 const WEBSOCKET_KEYS = new Set<string>([...HANDLER_KEYS, ...POLICY_KEYS, ...LIMIT_KEYS, ...RESILIENCE_KEYS]);
 const ROUTE_KEYS = new Set<string>([...HANDLER_KEYS, ...POLICY_KEYS]);
@@ -580,7 +589,13 @@ export function resolveResilience(options: ResilienceOptions = {}): ResolvedResi
     offlineQueue = { maxMessages, ttlMs: ttl * 1000, store };
   }
 
+  const upgradeTimeout =
+    options.upgradeTimeout === undefined
+      ? 10
+      : positiveNumber("websocket.upgradeTimeout", options.upgradeTimeout, 3600, "seconds");
+
   return Object.freeze({
+    upgradeTimeoutMs: upgradeTimeout * 1000,
     maxConnections,
     maxConnectionsPerIp,
     onOverload,

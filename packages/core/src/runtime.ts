@@ -14,6 +14,7 @@ import type { ResolvedResilience, ResolvedWebSocketLimits } from "./options.js";
 import { TokenBucket } from "./rate-limit.js";
 import { payloadOf, type SendData, type SendOptions, type ServerSocket } from "./socket.js";
 import { TopicHub } from "./topics.js";
+import type { UpgradeRequest } from "./upgrade-request.js";
 
 /** How often the watchdog runs; idle closes land between `idleTimeout` and `idleTimeout + 2 × tick`. */
 export const WATCHDOG_TICK_MS = 500;
@@ -64,6 +65,8 @@ export class ServerRuntime {
   readonly sockets = new Set<AnySocket>();
   /** Accepted upgrades the engine has not opened yet. */
   readonly pending = new Set<AnySocket>();
+  /** Upgrades being decided (async hooks, authentication): they hold a connection slot meanwhile. */
+  readonly #deciding = new Set<UpgradeRequest>();
   /** Topic subscriptions: the engine's, or emulated. */
   readonly topics = new TopicHub();
   readonly #perIp = new Map<string, number>();
@@ -123,18 +126,33 @@ export class ServerRuntime {
     this.#timer = undefined;
   }
 
-  /** Whether one more connection from `ip` is over a limit. */
-  overload(ip: string): Overload {
+  /** Whether one more connection for `request` is over a limit (its own reserved slot aside). */
+  overload(request: UpgradeRequest): Overload {
     const { maxConnections, maxConnectionsPerIp } = this.resilience;
-    if (this.sockets.size + this.pending.size >= maxConnections) return "total";
-    if ((this.#perIp.get(ip) ?? 0) >= maxConnectionsPerIp) return "ip";
+    const own = this.#deciding.has(request) ? 1 : 0;
+    if (this.sockets.size + this.pending.size + this.#deciding.size - own >= maxConnections) return "total";
+    if ((this.#perIp.get(request.remoteAddress) ?? 0) - own >= maxConnectionsPerIp) return "ip";
     return undefined;
   }
 
-  /** A socket was created for an accepted upgrade. */
+  /** An upgrade is being decided: it counts against the connection limits until released or accepted. */
+  reserve(request: UpgradeRequest): void {
+    this.#deciding.add(request);
+    this.#countIp(request.remoteAddress);
+  }
+
+  /** The upgrade was decided: its slot goes (an accepted one's socket took it over already). */
+  release(request: UpgradeRequest): void {
+    if (this.#deciding.delete(request)) this.#forgetIp(request.remoteAddress);
+  }
+
+  /** A socket was created for an accepted upgrade; it takes over the upgrade's reserved slot. */
   socketCreated(socket: AnySocket): void {
     this.pending.add(socket);
-    const ip = socket.remoteAddress;
+    if (!this.#deciding.delete(socket.request)) this.#countIp(socket.remoteAddress);
+  }
+
+  #countIp(ip: string): void {
     this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1);
   }
 
@@ -150,8 +168,8 @@ export class ServerRuntime {
   }
 
   socketReleased(socket: AnySocket): void {
-    this.sockets.delete(socket);
-    this.#forgetIp(socket.remoteAddress);
+    // A socket the engine opened after it was abandoned was never counted as open.
+    if (this.sockets.delete(socket)) this.#forgetIp(socket.remoteAddress);
     if (this.sockets.size === 0 && this.#released !== undefined) this.#released();
   }
 
@@ -264,11 +282,28 @@ export class ServerRuntime {
       binary,
       compress,
     };
-    return backplane.publish(topic, message).catch((error: unknown) => {
+    let sent: Promise<number>;
+    try {
+      sent = backplane.publish(topic, message);
+    } catch (error) {
+      // A driver that throws is contained like one that rejects.
+      sent = Promise.reject(error);
+    }
+    return Promise.resolve(sent).catch((error: unknown) => {
       this.counters.backplaneLost++;
       this.backplaneError(asError(error), "publish");
       return 0;
     });
+  }
+
+  /** Runs a driver's subscribe/unsubscribe; a throw is reported, never raised into the application. */
+  #tell(backplane: Backplane, stage: "subscribe" | "unsubscribe", topic: string): void {
+    try {
+      const result: unknown = backplane[stage](topic);
+      if (isThenable(result)) result.then(undefined, (error: unknown) => this.backplaneError(asError(error), stage));
+    } catch (error) {
+      this.backplaneError(asError(error), stage);
+    }
   }
 
   /** A publish from another instance: deliver it to the local subscribers. */
@@ -289,7 +324,7 @@ export class ServerRuntime {
     if (backplane === undefined) return;
     const refs = this.#topicRefs.get(topic) ?? 0;
     this.#topicRefs.set(topic, refs + 1);
-    if (refs === 0) backplane.subscribe(topic);
+    if (refs === 0) this.#tell(backplane, "subscribe", topic);
   }
 
   /** A local socket stopped receiving `topic`. */
@@ -302,7 +337,7 @@ export class ServerRuntime {
       return;
     }
     this.#topicRefs.delete(topic);
-    backplane.unsubscribe(topic);
+    this.#tell(backplane, "unsubscribe", topic);
   }
 
   reportSocketError(socket: AnySocket, error: Error): void {
@@ -344,9 +379,10 @@ export class ServerRuntime {
     return {
       connections: {
         active: this.sockets.size,
-        pending: this.pending.size,
+        pending: this.pending.size + this.#deciding.size,
         total: c.connectionsTotal,
         rejected: c.connectionsRejected,
+        upgradeTimeouts: c.upgradesTimedOut,
       },
       messages: { in: c.messagesIn, out: c.messagesOut, published: c.published },
       bytes: { in: c.bytesIn, out: c.bytesOut },

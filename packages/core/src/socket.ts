@@ -320,9 +320,14 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
   terminateWith(code: number, reason: string): void {
     if ((this.#flags & ENDED) !== 0) return;
     this.#flags |= ENDED;
-    const wasOpen = this.readyState === 1;
-    this.readyState = 2;
-    if (wasOpen) (this.driver as SocketDriver<Raw>).terminate(this.raw as Raw);
+    if (this.readyState === 1) {
+      // No close handshake to wait for: closed at once, on every engine.
+      this.readyState = 3;
+      (this.driver as SocketDriver<Raw>).terminate(this.raw as Raw);
+    } else {
+      // Not open yet: the engine's socket is cut as soon as it opens.
+      this.readyState = 2;
+    }
     this.#finish(code, reason);
   }
 
@@ -407,6 +412,11 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
    * value (or `""`). Runs the open hook; messages arriving while it is pending are held.
    */
   engineOpen(raw: Raw, driver: SocketDriver<Raw>, extensions: string): void {
+    if (this.readyState === 3) {
+      // Abandoned while the engine finished the handshake (the decision came too late): never open it.
+      driver.terminate(raw);
+      return;
+    }
     this.raw = raw;
     this.driver = driver;
     this.extensions = extensions;

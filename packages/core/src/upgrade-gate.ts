@@ -36,10 +36,27 @@ export interface UpgradeHost {
   logError(message: string, error: unknown): void;
 }
 
+/** Headers the engine writes on the 101 itself: an application may not set them. */
+const HANDSHAKE_HEADERS = new Set([
+  "connection",
+  "upgrade",
+  "sec-websocket-accept",
+  "sec-websocket-protocol",
+  "sec-websocket-extensions",
+  "sec-websocket-key",
+  "sec-websocket-version",
+]);
+/** Headers that describe a body: a 101 has none. */
+const BODY_HEADERS = new Set(["content-type", "content-length", "content-encoding", "transfer-encoding"]);
+
+/**
+ * The headers of an HTTP answer (middleware, the route) that also fit a 101: handshake and body
+ * headers are left out (the engine writes the first, and a 101 has no body).
+ */
 function headerPairs(headers: Headers): [string, string][] {
   const pairs: [string, string][] = [];
   headers.forEach((value, name) => {
-    if (name !== "set-cookie") pairs.push([name, value]);
+    if (name !== "set-cookie" && !HANDSHAKE_HEADERS.has(name) && !BODY_HEADERS.has(name)) pairs.push([name, value]);
   });
   for (const cookie of headers.getSetCookie()) pairs.push(["set-cookie", cookie]);
   return pairs;
@@ -132,18 +149,74 @@ export class UpgradeGate {
    */
   decide(request: UpgradeRequest): UpgradeDecision | Promise<UpgradeDecision> {
     let decision: UpgradeDecision | Promise<UpgradeDecision>;
+    let runtime: ServerRuntime;
     try {
-      decision = this.#decide(request);
+      const refused = this.#screen(request);
+      if (refused !== undefined) return finalRefusal(refused);
+      runtime = this.#host.runtime() as ServerRuntime;
     } catch (error) {
       return this.#failed("deciding the upgrade failed", error);
     }
-    if (isThenable(decision)) {
-      return Promise.resolve(decision).then(finalRefusal, (error: unknown) => this.#failed("deciding the upgrade failed", error));
+    // From here until it is accepted or refused, the upgrade holds a connection slot.
+    runtime.reserve(request);
+    try {
+      decision = this.#decide(request);
+    } catch (error) {
+      runtime.release(request);
+      return this.#failed("deciding the upgrade failed", error);
     }
+    if (isThenable(decision)) return this.#withDeadline(request, runtime, decision);
+    runtime.release(request);
     return finalRefusal(decision);
   }
 
-  #decide(request: UpgradeRequest): UpgradeDecision | Promise<UpgradeDecision> {
+  /**
+   * An async decision gets `upgradeTimeout`: then the client gets 503, and a late acceptance is
+   * abandoned (its socket never opens, its hooks never run).
+   */
+  #withDeadline(request: UpgradeRequest, runtime: ServerRuntime, decision: Promise<UpgradeDecision>): Promise<UpgradeDecision> {
+    return new Promise<UpgradeDecision>((resolve) => {
+      let done = false;
+      const timer = setTimeout(() => {
+        done = true;
+        runtime.release(request);
+        runtime.counters.upgradesTimedOut++;
+        log(this.#host.logger(), "warn", { ip: request.remoteAddress, path: request.path }, "upgrade decision timed out");
+        resolve(
+          finalRefusal({
+            accept: false,
+            response: textResponse(503, "Upgrade timed out", { "retry-after": "5" }),
+          }),
+        );
+      }, runtime.resilience.upgradeTimeoutMs);
+      timer.unref?.();
+      decision.then(
+        (settled) => {
+          if (done) {
+            if (settled.accept) settled.socket.abandon();
+            return;
+          }
+          done = true;
+          clearTimeout(timer);
+          runtime.release(request);
+          resolve(finalRefusal(settled));
+        },
+        (error: unknown) => {
+          if (done) {
+            this.#host.logError("an upgrade decision failed after its deadline", error);
+            return;
+          }
+          done = true;
+          clearTimeout(timer);
+          runtime.release(request);
+          resolve(this.#failed("deciding the upgrade failed", error));
+        },
+      );
+    });
+  }
+
+  /** Handshake validation and admission on arrival: a refusal, or undefined to go on. */
+  #screen(request: UpgradeRequest): UpgradeDecision | undefined {
     if (request.headers.upgrade?.toLowerCase() !== "websocket") {
       return { accept: false, response: textResponse(400, "Unsupported upgrade: only websocket is served") };
     }
@@ -156,8 +229,10 @@ export class UpgradeGate {
     if (!/^[A-Za-z0-9+/]{22}==$/.test(request.headers["sec-websocket-key"] ?? "")) {
       return { accept: false, response: textResponse(400, "Invalid Sec-WebSocket-Key") };
     }
-    const refused = this.#admit(request);
-    if (refused !== undefined) return refused;
+    return this.#admit(request);
+  }
+
+  #decide(request: UpgradeRequest): UpgradeDecision | Promise<UpgradeDecision> {
     const wsMatch = this.#host.wsRoutes.match("GET", request.path);
     const wsRoute = wsMatch?.kind === "found" ? (wsMatch.handler as WebSocketRoute<unknown>) : undefined;
     if (!originAllowed(this.#policy(wsRoute, "allowedOrigins"), request)) {
@@ -250,7 +325,7 @@ export class UpgradeGate {
     if (runtime === undefined || this.#host.isClosing()) {
       return { accept: false, response: textResponse(503, "Server is shutting down", { "retry-after": "5" }) };
     }
-    const overload = runtime.overload(request.remoteAddress);
+    const overload = runtime.overload(request);
     return overload === undefined ? undefined : this.#overloaded(request, overload);
   }
 
@@ -400,7 +475,16 @@ export class UpgradeGate {
       if (result.protocol !== undefined) protocol = result.protocol;
       if (result.headers !== undefined) {
         const extra = Array.isArray(result.headers) ? result.headers : Object.entries(definedHeaders(result.headers));
-        for (const [name, value] of extra) pairs.push([name.toLowerCase(), value]);
+        for (const [name, value] of extra) {
+          const lower = String(name).toLowerCase();
+          if (HANDSHAKE_HEADERS.has(lower) || BODY_HEADERS.has(lower)) {
+            const hint = lower === "sec-websocket-protocol" ? ": return { protocol } to choose a subprotocol" : "";
+            return this.#hookFailed(
+              new TypeError(`The upgrade hook may not set the "${lower}" header on the 101 response${hint}`),
+            );
+          }
+          pairs.push([lower, value]);
+        }
       }
     }
     try {
