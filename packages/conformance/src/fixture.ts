@@ -11,6 +11,7 @@
 
 import { setTimeout as sleep } from "node:timers/promises";
 import {
+  type Backplane,
   createServer,
   MemoryOfflineStore,
   type OfflineStore,
@@ -91,6 +92,7 @@ async function runCommand(ws: VerbSocket<Data>, command: Record<string, unknown>
       return;
     case "terminate":
       ws.terminate();
+      record(idOf(ws), { type: "terminated", readyState: ws.readyState, send: ws.send("after terminate") });
       return;
     case "async-error-listener":
       // A listener that rejects: its failure must be logged, never crash the server.
@@ -305,6 +307,30 @@ function slowTakeStore(): OfflineStore {
   };
 }
 
+/** Upgrades decided slowly: `?hang=<ms>` delays the upgrade hook, `?token=<ms>` the authentication. */
+function slowDecisions(): Partial<WebSocketOptions<Data>> {
+  return {
+    maxConnectionsPerIp: 4,
+    upgradeTimeout: 1,
+    // `?token=<ms>`: authentication that takes that long (a slow identity provider).
+    auth: {
+      optional: true,
+      verifyToken: async (token, request) => {
+        await sleep(Number(token));
+        record(request.query.id ?? "", { type: "verified" });
+        return { id: `user-${token}` };
+      },
+    },
+    upgrade: async (request) => {
+      const hang = Number(request.query.hang ?? "0");
+      if (hang > 0) {
+        await sleep(hang);
+        record(request.query.id ?? "", { type: "upgrade-settled" });
+      }
+    },
+  };
+}
+
 /** The profiles: name → limits. Every profile runs the same hooks. */
 export const PROFILES: Record<string, Partial<WebSocketOptions<Data>>> = {
   main: {},
@@ -339,7 +365,39 @@ export const PROFILES: Record<string, Partial<WebSocketOptions<Data>>> = {
   queueslow: { offlineQueue: { maxMessages: 5, ttl: 10, store: slowTakeStore() } },
   metrics: {},
   shutdown3: {},
+  // Upgrades decided slowly (`?hang=ms` delays the hook): a deadline, and slots held meanwhile.
+  deciding: slowDecisions(),
+  deadline: slowDecisions(),
+  // A hook that tries to set handshake headers itself (`?set=<name>`).
+  hookheaders: {
+    upgrade: (request) => (request.query.set ? { headers: { [request.query.set]: "x", "x-allowed": "yes" } } : undefined),
+  },
+  bpshared: { compression: "shared", maxBackpressure: 64 * 1024 },
+  bpdedicated: { compression: "dedicated", maxBackpressure: 64 * 1024 },
+  backplane: {},
 };
+
+/**
+ * A backplane driver that fails: synchronously for topics starting with "throw", by rejecting for
+ * topics starting with "reject". Core must contain both the same way (counted, never raised).
+ */
+function failingBackplane(): Backplane {
+  const fail = (topic: string): Promise<number> => {
+    if (topic.startsWith("throw")) throw new Error(`driver threw for ${topic}`);
+    if (topic.startsWith("reject")) return Promise.reject(new Error(`driver rejected ${topic}`));
+    return Promise.resolve(0);
+  };
+  return {
+    instanceId: "fixture-failing-backplane",
+    connected: true,
+    start: async () => {},
+    publish: (topic) => fail(topic),
+    // Typed void, but a driver may still return a promise: core must contain its rejection too.
+    subscribe: (topic) => fail(topic),
+    unsubscribe: () => {},
+    close: async () => {},
+  };
+}
 
 const apps = new Map<string, VerbApp<Data>>();
 
@@ -358,6 +416,9 @@ function controlRoutes(app: VerbApp<Data>): void {
     await probe.close();
     const again = await Promise.allSettled([probe.listen(0, "127.0.0.1")]);
     await probe.close();
+    // A port in use: the error carries the errno code on every engine.
+    const busy = await Promise.allSettled([createServer<Data>().listen(handles.get("main")?.port ?? 1, "127.0.0.1")]);
+    const busyError = busy[0]?.status === "rejected" ? (busy[0].reason as Error & { code?: unknown }) : undefined;
     res.json({
       listened: both.filter((r) => r.status === "fulfilled").length,
       secondListen: message(both.find((r) => r.status === "rejected")),
@@ -365,6 +426,7 @@ function controlRoutes(app: VerbApp<Data>): void {
       badClose: message(badClose[0]),
       listeningAfterBadClose,
       listenedAgain: again[0]?.status === "fulfilled",
+      portInUse: busyError === undefined ? "listened" : String(busyError.code),
     });
   });
   app.get("/__probe/events", (req, res) => {
@@ -426,6 +488,15 @@ async function main(): Promise<void> {
     const app = createServer<Data>();
     apps.set(name, app);
     app.withOptions({ websocket: { ...limits, ...hooks(name, app) } });
+    if (name === "backplane") app.withOptions({ backplane: failingBackplane() });
+    // A route that sets HTTP headers, a body type among them, before upgrading: only the first reach the 101.
+    app.get("/res-upgrade-headers", (_req, res) => {
+      res.header("content-type", "text/html; charset=utf-8");
+      res.header("x-route", "kept");
+      const ws = res.upgrade();
+      ws.on("message", (message) => ws.send(message));
+      ws.send("res-upgrade");
+    });
     // The per-route upgrade under the profile's limits: an echo that greets.
     app.get("/res-upgrade", (_req, res) => {
       const ws = res.upgrade();

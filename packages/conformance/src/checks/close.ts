@@ -62,7 +62,7 @@ export const closeChecks: Check[] = [
   },
   {
     id: "close.terminate",
-    title: "terminate() ends the connection without a close frame; the close hook gets 1006",
+    title: "terminate() ends the connection without a close frame: readyState is 3 at once, the close hook gets 1006",
     category,
     async run(ctx) {
       const id = ctx.id();
@@ -73,6 +73,9 @@ export const closeChecks: Check[] = [
       assert.equal(end.closeFrame, undefined, "terminate() must not send a close frame");
       const closed = await ctx.waitEvent(id, (e) => e.type === "close", "the close hook");
       assert.equal(closed.code, 1006);
+      const after = await ctx.waitEvent(id, (e) => e.type === "terminated", "the state right after terminate()");
+      assert.equal(after.readyState, 3, "readyState is CLOSED (3) right after terminate(), on every engine");
+      assert.equal(after.send, "dropped", "a send after terminate() is dropped");
     },
   },
 

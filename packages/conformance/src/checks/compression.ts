@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { deflateMessage, inflateMessage, Opcode } from "../clients/raw.js";
 import { deviationOrFail } from "../deviations.js";
 import type { Check, CheckContext } from "../types.js";
-import { cmd, DEFLATE_OFFER } from "./helpers.js";
+import { cmd, DEFLATE_OFFER, waitFor } from "./helpers.js";
 
 const category = "compression";
 
@@ -91,7 +91,36 @@ function sizeChecks(profile: "shared" | "dedicated"): Check[] {
   ];
 }
 
+/** A burst of compressible sends under a 64 KiB limit: judged by what goes on the wire (compressed), never dropped while the client reads. */
+function burstCheck(profile: "bpshared" | "bpdedicated"): Check {
+  const mode = profile === "bpshared" ? "shared" : "dedicated";
+  return {
+    id: `compression.${mode}-burst-under-limit`,
+    title: `${mode}, maxBackpressure 64 KiB: one 4 KiB compressible send is "sent"; 40 in one tick are all delivered (none dropped), and any "buffered" is followed by drain`,
+    category,
+    async run(ctx) {
+      const id = ctx.id();
+      const raw = await ctx.raw(profile, id, { headers: DEFLATE_OFFER, query: "silent=1" });
+      raw.sendText(cmd({ op: "send", size: 4096 }));
+      const one = await ctx.waitEvent(id, (e) => e.type === "sent", "the first send");
+      assert.equal(one.statuses, "s", "one compressible 4 KiB send to an idle, reading client");
+      await raw.nextFrame((f) => f.opcode === Opcode.TEXT);
+      raw.sendText(cmd({ op: "send", size: 4096, count: 40 }));
+      const burst = await ctx.waitEvent(id, (e) => e.type === "sent" && String(e.statuses).length === 40, "the burst");
+      const statuses = String(burst.statuses);
+      assert.ok(!statuses.includes("d"), `statuses ${statuses}: nothing may be dropped (40 × ~30 compressed bytes)`);
+      const texts = () => raw.frames.filter((f) => f.opcode === Opcode.TEXT);
+      await waitFor(() => texts().length >= 41, "all 40 messages of the burst", 5000);
+      assert.equal(texts().length, 41);
+      if (mode === "shared") for (const frame of texts()) assert.equal(inflateMessage(frame.payload).length, 4096);
+      if (statuses.includes("b")) await ctx.waitEvent(id, (e) => e.type === "drain", "drain after a buffered send", 3000);
+    },
+  };
+}
+
 export const compressionChecks: Check[] = [
+  burstCheck("bpshared"),
+  burstCheck("bpdedicated"),
   {
     id: "compression.disabled",
     title: "compression disabled (default): the extension is never negotiated",

@@ -2,6 +2,7 @@
  * Small pieces the checks share.
  */
 
+import type { Metrics } from "@verb/core";
 import type { TestClient, TestClientOptions } from "../clients/ws-client.js";
 import type { CheckContext } from "../types.js";
 
@@ -27,4 +28,20 @@ export async function greeted(
   ctx.defer(() => client.terminate());
   await client.message(0);
   return { id, client };
+}
+
+/** The fixture's metrics for a profile (`app.metrics()` of that server). */
+export async function metricsOf(ctx: CheckContext, profile: string): Promise<Metrics> {
+  const response = await ctx.http("main", `/__control/metrics/${profile}`);
+  return (await response.json()) as Metrics;
+}
+
+/** Polls `condition` until it holds; throws naming `what` after `timeoutMs`. */
+export async function waitFor(condition: () => Promise<boolean> | boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await condition()) return;
+    if (Date.now() > deadline) throw new Error(`${what}: not reached within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }

@@ -8,6 +8,7 @@ import { closeChecks } from "./close.js";
 import { compressionChecks } from "./compression.js";
 import { controlChecks } from "./control.js";
 import { errorChecks } from "./errors.js";
+import { hostileChecks } from "./hostile.js";
 import { httpChecks } from "./http.js";
 import { limitChecks } from "./limits.js";
 import { messageChecks } from "./messages.js";
@@ -35,6 +36,7 @@ export const allChecks: Check[] = [
   ...topicChecks,
   ...realtimeChecks,
   ...resilienceChecks,
+  ...hostileChecks,
   ...requestChecks,
   ...httpChecks,
   ...upgradeChecks,

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { Opcode, RawClient } from "../clients/raw.js";
 import { TestClient } from "../clients/ws-client.js";
 import type { Check, CheckContext } from "../types.js";
-import { cmd, sleep } from "./helpers.js";
+import { cmd, metricsOf, sleep, waitFor } from "./helpers.js";
 
 const category = "resilience";
 
@@ -26,20 +26,36 @@ async function refusedStatus(
   }
 }
 
-async function metrics(ctx: CheckContext, profile: string) {
-  const response = await ctx.http("main", `/__control/metrics/${profile}`);
-  return (await response.json()) as {
-    connections: { active: number; pending: number; total: number; rejected: number };
-    messages: { in: number; out: number; published: number };
-    bytes: { in: number; out: number };
-    rateLimited: number;
-    handlerErrors: number;
-    heartbeatTimeouts: number;
-    offlineQueue: { queued: number; delivered: number; dropped: number; depth: number };
-  };
-}
-
 export const resilienceChecks: Check[] = [
+  {
+    id: "resilience.backplane-driver-fails",
+    title:
+      "a backplane driver whose subscribe/publish throws or rejects is contained the same way: counted in metrics, never raised into the app; local delivery goes on",
+    category,
+    async run(ctx) {
+      const id = ctx.id();
+      const client = await ctx.open("backplane", id, { query: "silent=1" });
+      for (const topic of ["throw-t", "reject-t"]) {
+        client.send(cmd({ op: "subscribe", topic }));
+        assert.equal((await client.message()).text, `subscribed:${topic}`);
+      }
+      for (const topic of ["throw-t", "reject-t"]) {
+        const response = await ctx.http("main", `/__control/publish/backplane?topic=${topic}`, { method: "POST", body: topic });
+        assert.equal(response.status, 200, `app.publish("${topic}") must not throw`);
+        assert.deepEqual(((await response.json()) as { results: boolean[] }).results, [true]);
+        assert.equal((await client.message()).text, topic, "the local subscriber still gets it");
+      }
+      await waitFor(
+        async () => ((await metricsOf(ctx, "backplane")).backplane?.errors ?? 0) >= 4,
+        "4 backplane errors (2 subscribes, 2 publishes) counted",
+        3000,
+      );
+      const seen = await metricsOf(ctx, "backplane");
+      assert.equal(seen.backplane?.lost, 2, "both failed publishes counted as lost");
+      assert.equal(seen.handlerErrors, 0, "nothing reached the error hook");
+      assert.equal((await ctx.events(id)).filter((e) => e.type === "error").length, 0);
+    },
+  },
   {
     id: "resilience.max-connections-reject",
     title: "maxConnections: over the limit an upgrade is refused with 503 and Retry-After; room again once one closes",
@@ -54,7 +70,7 @@ export const resilienceChecks: Check[] = [
       await (open[0] as TestClient).waitClose();
       await sleep(50);
       assert.equal((await refusedStatus(ctx, "admit")).status, 101, "a slot frees when a connection closes");
-      const seen = await metrics(ctx, "admit");
+      const seen = await metricsOf(ctx, "admit");
       assert.ok(seen.connections.rejected >= 1, `rejected: ${seen.connections.rejected}`);
     },
   },
@@ -154,7 +170,7 @@ export const resilienceChecks: Check[] = [
       await sleep(1100);
       client.send("after refill");
       assert.equal((await client.message(10)).text, "after refill");
-      assert.ok((await metrics(ctx, "ratelimit")).rateLimited >= 5);
+      assert.ok((await metricsOf(ctx, "ratelimit")).rateLimited >= 5);
     },
   },
   {
@@ -208,7 +224,7 @@ export const resilienceChecks: Check[] = [
       await sleep(1500);
       assert.equal(polite.closeInfo, undefined, "a client answering pings stays open");
       assert.ok(polite.pings.length >= 2);
-      assert.ok((await metrics(ctx, "health")).heartbeatTimeouts >= 1);
+      assert.ok((await metricsOf(ctx, "health")).heartbeatTimeouts >= 1);
     },
   },
   {
@@ -333,7 +349,7 @@ export const resilienceChecks: Check[] = [
       const late = await ctx.open("queue", ctx.id(), { query: "silent=1" });
       late.send(cmd({ op: "register", clientId: expiring }));
       assert.equal((await late.message()).text, `registered:${expiring}`, "messages older than the TTL are gone");
-      assert.ok((await metrics(ctx, "queue")).offlineQueue.dropped >= 3);
+      assert.ok((await metricsOf(ctx, "queue")).offlineQueue.dropped >= 3);
     },
   },
   {
@@ -428,7 +444,7 @@ export const resilienceChecks: Check[] = [
     title: "metrics after a scripted session: connections, messages, bytes; the Prometheus text agrees",
     category,
     async run(ctx) {
-      const before = await metrics(ctx, "metrics");
+      const before = await metricsOf(ctx, "metrics");
       const a = await ctx.open("metrics", ctx.id(), { query: "silent=1" });
       const b = await ctx.open("metrics", ctx.id(), { query: "silent=1" });
       for (const client of [a, b]) for (const text of ["one", "three", "fiftyfive"]) client.send(text);
@@ -437,7 +453,7 @@ export const resilienceChecks: Check[] = [
       b.close(1000);
       await b.waitClose();
       await sleep(50);
-      const after = await metrics(ctx, "metrics");
+      const after = await metricsOf(ctx, "metrics");
       assert.equal(after.connections.active - before.connections.active, 1);
       assert.equal(after.connections.total - before.connections.total, 2);
       assert.equal(after.messages.in - before.messages.in, 6);

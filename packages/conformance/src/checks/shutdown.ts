@@ -77,7 +77,7 @@ export const shutdownChecks: Check[] = [
   {
     id: "shutdown.lifecycle",
     title:
-      "two listen() at once: one binds, the other is refused; close() with bad options rejects naming the option and leaves the server up; close frees the port; listen works again",
+      "two listen() at once: one binds, the other is refused; close() with bad options rejects naming the option and leaves the server up; close frees the port; listen works again; a port in use rejects with EADDRINUSE",
     category,
     async run(ctx) {
       const response = await ctx.http("main", "/__control/lifecycle", { method: "POST" });
@@ -88,6 +88,7 @@ export const shutdownChecks: Check[] = [
         badClose: string;
         listeningAfterBadClose: boolean;
         listenedAgain: boolean;
+        portInUse: string;
       };
       assert.equal(seen.listened, 1, "exactly one of two concurrent listen() calls binds");
       assert.match(seen.secondListen, /already listening/);
@@ -96,6 +97,7 @@ export const shutdownChecks: Check[] = [
       assert.ok(seen.port > 0);
       assert.equal(await portRefuses(seen.port), true, "the port must be free after close()");
       assert.equal(seen.listenedAgain, true, "the app listens again after close()");
+      assert.equal(seen.portInUse, "EADDRINUSE", "listen() on a port in use rejects with code EADDRINUSE");
     },
   },
 ];

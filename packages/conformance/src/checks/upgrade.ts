@@ -23,6 +23,46 @@ async function firstText(client: RawClient): Promise<string> {
 
 export const upgradeChecks: Check[] = [
   {
+    id: "upgrade.hook-handshake-headers",
+    title:
+      "an upgrade hook that sets handshake or body headers (sec-websocket-*, upgrade, connection, content-*) is refused with 500, the same on every engine; other headers reach the 101",
+    category,
+    async run(ctx) {
+      for (const name of [
+        "sec-websocket-protocol",
+        "sec-websocket-accept",
+        "Sec-WebSocket-Extensions",
+        "upgrade",
+        "connection",
+        "content-type",
+        "content-length",
+      ]) {
+        const refused = await RawClient.connect(ctx.port("hookheaders"), { path: `/?silent=1&set=${name}` });
+        ctx.defer(() => refused.destroy());
+        assert.equal(refused.response.status, 500, `a hook setting ${name}`);
+      }
+      const accepted = await RawClient.connect(ctx.port("hookheaders"), { path: "/?silent=1&set=x-custom" });
+      ctx.defer(() => accepted.destroy());
+      assert.equal(accepted.response.status, 101);
+      assert.equal(accepted.response.headers["x-custom"], "x");
+      assert.equal(accepted.response.headers["x-allowed"], "yes");
+      assert.equal(accepted.response.headers["sec-websocket-protocol"], undefined, "no subprotocol was chosen");
+    },
+  },
+  {
+    id: "upgrade.res-upgrade-body-headers",
+    title: "res.upgrade() after the route set headers: they reach the 101 except body headers (content-type)",
+    category,
+    async run(ctx) {
+      const client = await RawClient.connect(ctx.port("main"), { path: "/res-upgrade-headers" });
+      ctx.defer(() => client.destroy());
+      assert.equal(client.response.status, 101);
+      assert.equal(client.response.headers["x-route"], "kept");
+      assert.equal(client.response.headers["content-type"], undefined, "a 101 carries no body headers");
+      assert.equal(await firstText(client), "res-upgrade");
+    },
+  },
+  {
     id: "upgrade.ws-route-426",
     title: "a plain GET on a WebSocket-only route gets 426 with Upgrade: websocket",
     category,
