@@ -30,8 +30,8 @@ describe.skipIf(skip !== undefined)(`Redis backplane cluster (bun + node + uws)$
     const env = { NAME: name, PORT: String(port), REDIS_URL: redis.url, VERB_ADAPTER: name };
     instances.push(
       name === "bun"
-        ? await runProcess(BUN, [script], env, /ready on/)
-        : await runProcess(process.execPath, [script], env, /ready on/),
+        ? await runProcess(BUN, [script], env, /ready on/, { adapter: name })
+        : await runProcess(process.execPath, [script], env, /ready on/, { adapter: name }),
     );
     ports[name] = port;
   }

@@ -85,12 +85,13 @@ for (const adapter of ADAPTERS) {
       const script = `${ROOT}tests/fixtures/soak-server.mjs`;
       const server =
         adapter === "bun"
-          ? await runProcess(BUN, [script], { PORT: String(port), VERB_ADAPTER: adapter }, /soak server ready/)
+          ? await runProcess(BUN, [script], { PORT: String(port), VERB_ADAPTER: adapter }, /soak server ready/, { adapter })
           : await runProcess(
               process.execPath,
               ["--expose-gc", script],
               { PORT: String(port), VERB_ADAPTER: adapter },
               /soak server ready/,
+              { adapter },
             );
       running.push(server);
       await churn(port, 1000);

@@ -4,7 +4,7 @@
  */
 
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 
@@ -52,6 +52,21 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Which engine a process really loaded, for programs that do not print it (the spec's examples):
+ * a Node process with uWebSockets.js has its native module mapped; Bun is its own executable.
+ */
+function loadedEngine(child: ChildProcess): string | undefined {
+  try {
+    const maps = readFileSync(`/proc/${child.pid}/maps`, "utf8");
+    if (/uws_linux_[\w]+\.node/.test(maps)) return "uws";
+    if (/\/bun(\s|$)/m.test(readFileSync(`/proc/${child.pid}/cmdline`, "utf8").split("\0")[0] ?? "")) return "bun";
+    return "node";
+  } catch {
+    return undefined;
+  }
+}
+
 /** A running process with its combined output. */
 export interface Running {
   child: ChildProcess;
@@ -66,15 +81,19 @@ export interface Running {
 export function runExample(adapter: AdapterName, name: string, env: Record<string, string>, ready: RegExp): Promise<Running> {
   const command = adapter === "bun" ? BUN : process.execPath;
   const script = adapter === "bun" ? `${ROOT}examples/${name}.ts` : `${ROOT}examples/dist/${name}.js`;
-  return runProcess(command, [script], { ...env, VERB_ADAPTER: adapter }, ready);
+  return runProcess(command, [script], { ...env, VERB_ADAPTER: adapter }, ready, { adapter });
 }
 
+/**
+ * Runs a process until `ready` appears in its output. With `adapter`, the output must also say
+ * `(adapter: <name>)` for that adapter: a process that picked another engine fails, never passes.
+ */
 export function runProcess(
   command: string,
   args: string[],
   env: Record<string, string>,
   ready: RegExp,
-  timeoutMs = 20_000,
+  { timeoutMs = 20_000, adapter }: { timeoutMs?: number; adapter?: string } = {},
 ): Promise<Running> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
@@ -99,6 +118,16 @@ export function runProcess(
       output += chunk.toString();
       if (ready.test(output)) {
         clearTimeout(timer);
+        const serving = /\(adapter: ([\w-]+)\)/.exec(output)?.[1] ?? loadedEngine(child);
+        if (adapter !== undefined && serving !== adapter) {
+          child.kill("SIGKILL");
+          reject(
+            new Error(
+              `asked for adapter "${adapter}" but the process runs "${serving ?? "an unnamed adapter"}"; output:\n${output}`,
+            ),
+          );
+          return;
+        }
         resolve(running);
       }
     };

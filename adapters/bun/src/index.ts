@@ -81,19 +81,6 @@ function contractClose(code: number, reason: string): [number, string] {
   return [CloseCode.ABNORMAL, ""];
 }
 
-/** Bun does not expose the negotiated extensions; this is the rule it applies (checked by the conformance suite). */
-function predictExtensions(offer: string | undefined, limits: ResolvedWebSocketLimits): string {
-  if (limits.compression === "disabled" || offer === undefined) return "";
-  for (const item of offer.split(",")) {
-    const params = item.split(";").map((p) => p.trim().toLowerCase());
-    if (params[0] !== "permessage-deflate") continue;
-    // The shared compressor cannot honour a window-size limit on the server side, so Bun declines.
-    if (limits.compression === "shared" && params.some((p) => p.startsWith("server_max_window_bits"))) return "";
-    return "permessage-deflate";
-  }
-  return "";
-}
-
 function deflateOption(limits: ResolvedWebSocketLimits): WebSocketHandler<AnySocket>["perMessageDeflate"] {
   if (limits.compression === "disabled") return false;
   if (limits.compression === "shared") return { compress: "shared", decompress: "shared" };
@@ -118,6 +105,9 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
     if (!decision.accept) return decision.response;
     const headers: [string, string][] = [["Sec-WebSocket-Protocol", decision.protocol]];
     for (const [name, value] of decision.headers) headers.push([name, value]);
+    // Bun negotiates from the request's header: given core's answer, it answers exactly that.
+    if (decision.extensions === "") req.headers.delete("sec-websocket-extensions");
+    else req.headers.set("sec-websocket-extensions", decision.extensions);
     let upgraded = false;
     try {
       upgraded = server.upgrade(req, { data: decision.socket, headers });
@@ -138,15 +128,10 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
     fetch(req, server) {
       const remoteAddress = server.requestIP(req)?.address ?? "";
       if (req.headers.get("upgrade") === null) return host.fetch(req, remoteAddress);
-      const request = snapshot(req, remoteAddress);
-      const extensions = predictExtensions(request.headers["sec-websocket-extensions"], limits);
-      const decide = (decision: UpgradeDecision): Response | undefined => {
-        if (decision.accept) decision.socket.extensions = extensions;
-        return finishUpgrade(req, server, decision);
-      };
-      const decision = host.upgrade(request);
-      if (decision instanceof Promise) return decision.then(decide) as Promise<Response>;
-      return decide(decision);
+      const decision = host.upgrade(snapshot(req, remoteAddress));
+      if (decision instanceof Promise)
+        return decision.then((settled) => finishUpgrade(req, server, settled)) as Promise<Response>;
+      return finishUpgrade(req, server, decision);
     },
     error(error) {
       host.reportError(error);
@@ -164,7 +149,7 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
       publishToSelf: false,
       perMessageDeflate: deflateOption(limits),
       open(ws) {
-        ws.data.engineOpen(ws, driver as SocketDriver<unknown>, ws.data.extensions);
+        ws.data.engineOpen(ws, driver as SocketDriver<unknown>);
       },
       message(ws, message) {
         ws.data.engineMessage(message);

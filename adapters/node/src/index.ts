@@ -258,6 +258,10 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
       return;
     }
     req[kDecision] = decision;
+    // ws negotiates from the request's header: given core's answer, it answers exactly that (and an
+    // absent header declines; an empty or invalid one would be a 400).
+    if (decision.extensions === "") delete req.headers["sec-websocket-extensions"];
+    else req.headers["sec-websocket-extensions"] = decision.extensions;
     // ws may still refuse the handshake (and destroy the socket) without calling back.
     const abandon = () => decision.socket.abandon();
     netSocket.once("close", abandon);
@@ -274,7 +278,7 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
       ws.on("error", onError);
       ws.on("close", onClose);
       net.on("drain", onNetDrain);
-      socket.engineOpen(ws, driver as SocketDriver<unknown>, ws.extensions);
+      socket.engineOpen(ws, driver as SocketDriver<unknown>);
     });
   };
 

@@ -155,16 +155,6 @@ function compressionOption(limits: ResolvedWebSocketLimits): number {
   return uWS.DISABLED;
 }
 
-/** uWS does not expose the negotiated extensions; this is the rule it applies (checked by the conformance suite). */
-function predictExtensions(offer: string, limits: ResolvedWebSocketLimits): string {
-  if (limits.compression === "disabled" || offer.length === 0) return "";
-  for (const item of offer.split(",")) {
-    const name = (item.split(";")[0] as string).trim().toLowerCase();
-    if (name === "permessage-deflate") return "permessage-deflate";
-  }
-  return "";
-}
-
 function copyRequest(res: uWS.HttpResponse, req: uWS.HttpRequest): UpgradeRequest {
   const headers: Record<string, string> = {};
   req.forEach((name, value) => {
@@ -370,7 +360,6 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
     res: uWS.HttpResponse,
     decision: UpgradeDecision,
     key: string,
-    extensions: string,
     context: uWS.us_socket_context_t,
     state: Aborted,
   ): void => {
@@ -382,13 +371,13 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
       sendRejection(res, decision.response, state);
       return;
     }
-    decision.socket.extensions = predictExtensions(extensions, limits);
     res.cork(() => {
       if (decision.headers.length > 0) {
         res.writeStatus("101 Switching Protocols");
         for (const [name, value] of decision.headers) res.writeHeader(name, value);
       }
-      res.upgrade<UserData>({ verb: decision.socket }, key, decision.protocol, extensions, context);
+      // uWS negotiates from the string it is given: given core's answer, it answers exactly that.
+      res.upgrade<UserData>({ verb: decision.socket }, key, decision.protocol, decision.extensions, context);
     });
   };
 
@@ -423,7 +412,6 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
     upgrade(res, req, context) {
       const request = copyRequest(res, req);
       const key = req.getHeader("sec-websocket-key");
-      const extensions = req.getHeader("sec-websocket-extensions");
       const state: Aborted = { aborted: false };
       // Core's decision never throws or rejects.
       const decision = host.upgrade(request);
@@ -433,14 +421,13 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
         });
       }
       if (decision instanceof Promise) {
-        decision.then((settled) => finishUpgrade(res, settled, key, extensions, context, state));
+        decision.then((settled) => finishUpgrade(res, settled, key, context, state));
       } else {
-        finishUpgrade(res, decision, key, extensions, context, state);
+        finishUpgrade(res, decision, key, context, state);
       }
     },
     open(ws) {
-      const socket = socketOf(ws);
-      socket.engineOpen(ws, driver as SocketDriver<unknown>, socket.extensions);
+      socketOf(ws).engineOpen(ws, driver as SocketDriver<unknown>);
     },
     message(ws, message, isBinary) {
       socketOf(ws).engineMessage(isBinary ? copyBytes(message) : decoder.decode(message));

@@ -53,14 +53,8 @@ export const ENGINE_DEVIATIONS: readonly EngineDeviation[] = [
   {
     adapter: "uws",
     check: "protocol.unmasked-frame",
-    observed: "frame not rejected",
-    why: "uWS does not check the mask bit of client frames: it reads an unmasked frame as if masked (the following bytes then usually fail as invalid UTF-8, 1007). No adapter sees the frame.",
-  },
-  {
-    adapter: "bun",
-    check: "compression.window-bits-offer",
-    observed: "extension declined",
-    why: 'Bun\'s shared compressor declines offers that carry server_max_window_bits (a shared compressor cannot honour a per-client window); such clients talk uncompressed. With compression: "dedicated" Bun accepts them.',
+    observed: "read as masked: echoed uws-read",
+    why: "uWS does not check the mask bit of client frames: it reads an unmasked frame as if masked, taking the next 4 bytes as the key (uWebSockets src/WebSocketProtocol.h consumeMessage). No adapter sees the bit.",
   },
 ];
 

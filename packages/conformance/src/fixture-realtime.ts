@@ -20,13 +20,18 @@ const USERS: Record<string, User> = {
   "tok-dave": { id: "dave", name: "Dave" },
 };
 
-/** Token check: "slow-" tokens answer after a real timer; unknown tokens are invalid. */
-async function verifyToken(token: string): Promise<User | null> {
-  if (token.startsWith("slow-")) {
-    await new Promise((resolve) => setTimeout(resolve, 25));
-    return USERS[token.slice(5)] ?? null;
-  }
-  return USERS[token] ?? null;
+type Recorder = (id: string, event: { type: string; [key: string]: unknown }) => void;
+
+/** Token check: "slow-" tokens answer after a real timer (recorded under `verify:<token>`); unknown tokens are invalid. */
+function tokenVerifier(record: Recorder): (token: string) => Promise<User | null> {
+  return async (token) => {
+    if (token.startsWith("slow-")) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      record(`verify:${token}`, { type: "verified" });
+      return USERS[token.slice(5)] ?? null;
+    }
+    return USERS[token] ?? null;
+  };
 }
 
 type Shape = Record<string, "string" | "integer" | "string[]">;
@@ -131,10 +136,8 @@ function register(app: VerbApp<RealtimeData>, ws: Ws): void {
 }
 
 /** Adds the real-time features to `app`; `record` receives error-hook reports per client id. */
-export function realtimeRoutes(
-  app: VerbApp<RealtimeData>,
-  record: (id: string, event: { type: string; [key: string]: unknown }) => void,
-): void {
+export function realtimeRoutes(app: VerbApp<RealtimeData>, record: Recorder): void {
+  const verifyToken = tokenVerifier(record);
   const open = (ws: Ws) => register(app, ws);
   const error = (ws: Ws, failure: Error) => record(`rt:${clientIdOf(ws)}`, { type: "error", message: failure.message });
   app.withOptions({

@@ -35,7 +35,7 @@ const events = new Map<string, FixtureEvent[]>();
 /** The socket object each connection id got in `open`, to prove every hook sees the same one. */
 const socketOf = new Map<string, VerbSocket<Data>>();
 /** Binary messages kept past their hook, sent back later (the engine must not reuse their memory). */
-const kept = new Map<string, Buffer>();
+const kept = new Map<string, Buffer[]>();
 
 function record(id: string, event: FixtureEvent, ws?: VerbSocket<Data>): void {
   if (ws !== undefined) event.sameSocket = socketOf.get(id) === ws;
@@ -45,6 +45,14 @@ function record(id: string, event: FixtureEvent, ws?: VerbSocket<Data>): void {
     events.set(id, list);
   }
   list.push({ ...event, at: Date.now() });
+}
+
+/** Blocks the thread (so writes that are not batched leave one by one). */
+function busyWait(ms: number): void {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    // spin
+  }
 }
 
 function idOf(ws: VerbSocket<Data>): string {
@@ -66,6 +74,9 @@ async function runCommand(ws: VerbSocket<Data>, command: Record<string, unknown>
       ws.send(`done:${seq}`);
       return;
     }
+    case "registered":
+      ws.send(`registered?:${app.clients.getClient(command.clientId as string) !== undefined}`);
+      return;
     case "register":
       app.clients.addClient(ws, command.clientId as string);
       ws.send(`registered:${String(command.clientId)}`);
@@ -96,7 +107,8 @@ async function runCommand(ws: VerbSocket<Data>, command: Record<string, unknown>
       return;
     case "async-error-listener":
       // A listener that rejects: its failure must be logged, never crash the server.
-      ws.on("error", async () => {
+      ws.on("error", async (error) => {
+        record(idOf(ws), { type: "error-listener", message: error.message });
         throw new Error("failure inside an async error listener");
       });
       ws.send("listening");
@@ -113,8 +125,8 @@ async function runCommand(ws: VerbSocket<Data>, command: Record<string, unknown>
       // Echo the kept binary message after the hook returned and other messages went by.
       setTimeout(
         () => {
-          const message = kept.get(idOf(ws));
-          if (message !== undefined) ws.send(message);
+          for (const message of kept.get(idOf(ws)) ?? []) ws.send(message);
+          kept.delete(idOf(ws));
         },
         (command.delay as number | undefined) ?? 50,
       );
@@ -218,13 +230,21 @@ async function runCommand(ws: VerbSocket<Data>, command: Record<string, unknown>
       return;
     }
     case "cork": {
-      const result = ws.cork(() => {
-        ws.send("c1");
-        ws.send("c2");
-        ws.send("c3");
-        return 42;
-      });
-      ws.send(`cork-result:${String(result)}`);
+      // From a timer (outside any engine callback, where engines may batch on their own), with
+      // time between the sends: only a real cork puts them in one write.
+      const corked = command.corked !== false;
+      setTimeout(() => {
+        const sends = () => {
+          ws.send("c1");
+          busyWait(25);
+          ws.send("c2");
+          busyWait(25);
+          ws.send("c3");
+          return 42;
+        };
+        const result = corked ? ws.cork(sends) : sends();
+        ws.send(`cork-result:${String(result)}`);
+      }, 5);
       return;
     }
     case "tick": {
@@ -264,7 +284,9 @@ function hooks(profile: string, app: VerbApp<Data>): WebSocketOptions<Data> {
       const id = idOf(ws);
       record(id, describeMessage(message), ws);
       if (typeof message !== "string" && ws.request.query.keep !== undefined) {
-        kept.set(id, message);
+        const list = kept.get(id) ?? [];
+        if (list.length < 256) list.push(message);
+        kept.set(id, list);
         return;
       }
       if (typeof message === "string" && message.startsWith("cmd:")) {
@@ -518,6 +540,7 @@ async function main(): Promise<void> {
   // Registry, rooms, routing, authentication, per-user delivery.
   const realtime = createServer<RealtimeData>();
   realtimeRoutes(realtime, record);
+  apps.set("realtime", realtime as unknown as VerbApp<Data>);
   const realtimeHandle = await realtime.listen(0, "127.0.0.1");
   handles.set("realtime", realtimeHandle);
   ports.realtime = realtimeHandle.port;

@@ -39,6 +39,8 @@ export interface RunOptions {
 
 interface Fixture {
   child: ChildProcess;
+  /** The adapter the fixture reports it runs (`handle.adapter`). */
+  adapter: string;
   ports: Record<string, number>;
   stderr: () => string;
   /** Set when the fixture process ended while checks were running. */
@@ -82,10 +84,10 @@ function startFixture(command: string, adapterSpecifier: string, timeoutMs = 30_
       const line = stdout.split("\n").find((l) => l.startsWith("{"));
       if (line === undefined) return;
       try {
-        const ready = JSON.parse(line) as { ready: boolean; ports: Record<string, number> };
+        const ready = JSON.parse(line) as { ready: boolean; adapter: string; ports: Record<string, number> };
         if (!ready.ready) return;
         clearTimeout(timer);
-        const fixture: Fixture = { child, ports: ready.ports, stderr: () => stderr };
+        const fixture: Fixture = { child, adapter: ready.adapter, ports: ready.ports, stderr: () => stderr };
         child.once("exit", (code, signal) => {
           fixture.exit = `the fixture process exited (${signal ?? `code ${code}`}); stderr: ${stderr.trim().slice(-1500)}`;
         });
@@ -222,9 +224,16 @@ function skipAll(checks: Check[], adapter: string, status: "skip" | "fail", deta
   }));
 }
 
-/** Whether a startup failure means "this machine cannot load uWebSockets.js" (old glibc, wrong ABI). */
+/**
+ * Whether a startup failure means "this machine cannot load uWebSockets.js": its binary needs a
+ * newer glibc, or has no build for this Node's ABI. Exactly those two messages of its loader; any
+ * other failure (one of the adapter's own, say) fails the checks.
+ */
 function isUwsLoadFailure(message: string): boolean {
-  return /uWS\.js|uWebSockets|GLIBC_2\.\d+/.test(message);
+  return (
+    /uws_linux_\w+\.node: .*GLIBC_2\.\d+' not found/.test(message) ||
+    /This version of uWS\.js \(v[\d.]+\) supports only Node\.js versions/.test(message)
+  );
 }
 
 /** Runs the suite against one adapter. */
@@ -256,7 +265,15 @@ export async function runAdapter(adapter: string, options: Omit<RunOptions, "ada
     log(`[${adapter}] fixture failed to start: ${message}`);
     return skipAll(checks, adapter, "fail", `fixture failed to start: ${message.replace(/\s+/g, " ").slice(0, 2000)}`);
   }
-  log(`[${adapter}] fixture up (pid ${fixture.child.pid}), running ${checks.length} checks`);
+  // A fixture that runs another adapter than the one asked for would fill this column with another engine's results.
+  const expected = builtIn !== undefined ? adapter : undefined;
+  if (expected !== undefined && fixture.adapter !== expected) {
+    await stopFixture(fixture);
+    const detail = `asked for adapter "${adapter}" but the fixture runs "${fixture.adapter}"`;
+    log(`[${adapter}] ${detail}`);
+    return skipAll(checks, adapter, "fail", detail);
+  }
+  log(`[${adapter}] fixture up (pid ${fixture.child.pid}, adapter ${fixture.adapter}), running ${checks.length} checks`);
   const ordered = [...checks.filter((c) => c.slow), ...checks.filter((c) => !c.slow)];
   const results = new Map<string, CheckResult>();
   try {

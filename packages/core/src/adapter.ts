@@ -51,6 +51,11 @@ export interface AcceptUpgrade {
   readonly protocol: string;
   /** Extra headers for the 101 response (e.g. `Set-Cookie`). */
   readonly headers: ReadonlyArray<readonly [string, string]>;
+  /**
+   * The `Sec-WebSocket-Extensions` answer core chose (RFC 7692), or `""` to answer none. The engine
+   * must answer exactly this: adapters hand it to the engine in place of the client's offer.
+   */
+  readonly extensions: string;
 }
 
 /** The adapter refuses the upgrade: it must write this response as is and close the connection. */

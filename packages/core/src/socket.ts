@@ -48,7 +48,7 @@ export interface VerbSocket<Data = Record<string, unknown>> {
   readonly remoteAddress: string;
   /** The negotiated subprotocol, or `""`. */
   readonly protocol: string;
-  /** The negotiated extensions as sent in the 101 response (e.g. `permessage-deflate; ...`), or `""`. */
+  /** The `Sec-WebSocket-Extensions` answer of the 101 response, exactly (e.g. `permessage-deflate; client_no_context_takeover; server_no_context_takeover`), or `""`. */
   readonly extensions: string;
   /** Bytes waiting in the send buffer. */
   readonly bufferedAmount: number;
@@ -407,11 +407,8 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
 
   // ---- Engine events: called by adapters -------------------------------------------------
 
-  /**
-   * The engine opened the connection. `extensions` is the negotiated `Sec-WebSocket-Extensions`
-   * value (or `""`). Runs the open hook; messages arriving while it is pending are held.
-   */
-  engineOpen(raw: Raw, driver: SocketDriver<Raw>, extensions: string): void {
+  /** The engine opened the connection. Runs the open hook; messages arriving while it is pending are held. */
+  engineOpen(raw: Raw, driver: SocketDriver<Raw>): void {
     if (this.readyState === 3) {
       // Abandoned while the engine finished the handshake (the decision came too late): never open it.
       driver.terminate(raw);
@@ -419,7 +416,6 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
     }
     this.raw = raw;
     this.driver = driver;
-    this.extensions = extensions;
     if (this.readyState === 2) {
       // Closed by the application before the engine opened it.
       this.runtime.socketOpened(this as ServerSocket<unknown, unknown>);

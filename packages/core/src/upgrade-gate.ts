@@ -4,9 +4,10 @@
  * server-wide hooks), authentication, the `upgrade` hook, subprotocol and 101 headers.
  */
 
-import type { UpgradeDecision } from "./adapter.js";
+import type { AcceptUpgrade, UpgradeDecision } from "./adapter.js";
 import { type AuthOptions, describeUser, extractToken, type TokenCarrier } from "./auth.js";
 import { CloseCode } from "./close.js";
+import { negotiateDeflate } from "./deflate.js";
 import { asError, isThenable } from "./guards.js";
 import type { UpgradeHookResult, UpgradePolicy, WebSocketHandlers, WebSocketRoute } from "./handlers.js";
 import type { HttpPipeline } from "./http/pipeline.js";
@@ -85,6 +86,20 @@ function definedHeaders(headers: Record<string, string | undefined> | undefined)
 
 function isReject(result: object): result is { status: number; headers?: Record<string, string | undefined>; body?: string } {
   return typeof (result as { status?: unknown }).status === "number";
+}
+
+/**
+ * An acceptance, with the permessage-deflate answer core chose for the client's offer: the adapter
+ * makes the engine answer exactly that, and `ws.extensions` says it.
+ */
+function accepted(
+  socket: ServerSocket<unknown, unknown>,
+  protocol: string,
+  headers: ReadonlyArray<readonly [string, string]>,
+): AcceptUpgrade {
+  const extensions = negotiateDeflate(socket.request.headers["sec-websocket-extensions"], socket.runtime.limits.compression);
+  socket.extensions = extensions;
+  return { accept: true, socket, protocol, headers, extensions };
 }
 
 /**
@@ -308,7 +323,7 @@ export class UpgradeGate {
       return claim.decision;
     }
     if (claim?.kind === "socket") {
-      return { accept: true, socket: claim.socket, protocol: claim.socket.protocol, headers: headerPairs(claim.headers) };
+      return accepted(claim.socket, claim.socket.protocol, headerPairs(claim.headers));
     }
     if (claim?.kind === "hooks") return this.#acceptRoute(request, claim.route, res.headers);
     if (!res.finished) res.respond(textResponse(400, "WebSocket upgrade not handled"));
@@ -344,7 +359,7 @@ export class UpgradeGate {
     }
     const socket = new ServerSocket<unknown, unknown>(runtime, {}, request, "", undefined);
     socket.openNotice = { refuse: true, message: undefined, code: CloseCode.TRY_AGAIN_LATER, reason: "Server overloaded" };
-    return { accept: true, socket, protocol: "", headers: [] };
+    return accepted(socket, "", []);
   }
 
   #assertOffered(request: UpgradeRequest, protocol: string): void {
@@ -402,7 +417,7 @@ export class UpgradeGate {
       code: CloseCode.POLICY_VIOLATION,
       reason: "Authentication failed",
     };
-    return { accept: true, socket, protocol, headers: [] };
+    return accepted(socket, protocol, []);
   }
 
   #runHook(
@@ -513,7 +528,7 @@ export class UpgradeGate {
       const id = (auth.user as { id?: unknown }).id;
       if (typeof id === "string" || typeof id === "number") this.#host.users.bind(socket, id);
     }
-    return { accept: true, socket, protocol, headers: pairs };
+    return accepted(socket, protocol, pairs);
   }
 
   /** The auth success message sent on open, if the auth options ask for one. */

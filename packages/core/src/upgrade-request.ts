@@ -30,7 +30,7 @@ export class UpgradeRequest {
     this.method = method;
     this.url = url;
     this.headers = headers;
-    this.remoteAddress = remoteAddress;
+    this.remoteAddress = clientAddress(remoteAddress);
   }
 
   /** The path without the query string, e.g. `/chat`. */
@@ -75,6 +75,15 @@ export class UpgradeRequest {
   get origin(): string | undefined {
     return this.headers.origin;
   }
+}
+
+/**
+ * A client address in one form on every engine: an IPv4 client of a dual-stack socket
+ * (`::ffff:127.0.0.1`) is written as IPv4 (`127.0.0.1`), so per-IP limits and allowlists see one
+ * address whatever the engine reports.
+ */
+export function clientAddress(address: string): string {
+  return address.startsWith("::ffff:") && address.includes(".", 7) ? address.slice(7) : address;
 }
 
 /** Parses `a=1&b=2` into `{ a: "1", b: "2" }` (first value wins for repeated names). */

@@ -41,20 +41,28 @@ export const controlChecks: Check[] = [
 
   {
     id: "control.cork",
-    title: "cork(fn) sends its messages in one write and returns fn's result",
+    title: "cork(fn) sends its messages in one write (the same sends uncorked leave one by one) and returns fn's result",
     category,
     async run(ctx) {
-      const raw = await ctx.raw("main", ctx.id(), { query: "silent=1" });
-      raw.sendText(cmd({ op: "cork" }));
-      const result = await raw.nextFrame((f) => f.opcode === Opcode.TEXT && f.payload.toString().startsWith("cork-result:"));
-      assert.equal(result.payload.toString(), "cork-result:42");
-      const corked = raw.frames.filter((f) => ["c1", "c2", "c3"].includes(f.payload.toString()));
-      assert.deepEqual(
-        corked.map((f) => f.payload.toString()),
-        ["c1", "c2", "c3"],
+      const chunksOf = async (corked: boolean) => {
+        const raw = await ctx.raw("main", ctx.id(), { query: "silent=1" });
+        raw.sendText(cmd({ op: "cork", corked }));
+        const result = await raw.nextFrame((f) => f.opcode === Opcode.TEXT && f.payload.toString().startsWith("cork-result:"));
+        assert.equal(result.payload.toString(), "cork-result:42");
+        const sent = raw.frames.filter((f) => ["c1", "c2", "c3"].includes(f.payload.toString()));
+        assert.deepEqual(
+          sent.map((f) => f.payload.toString()),
+          ["c1", "c2", "c3"],
+        );
+        return new Set(sent.map((f) => f.chunk)).size;
+      };
+      const uncorked = await chunksOf(false);
+      assert.ok(
+        uncorked > 1,
+        `without cork the three sends (25 ms apart) arrived in ${uncorked} TCP read: the check cannot tell`,
       );
-      const chunks = new Set(corked.map((f) => f.chunk));
-      assert.equal(chunks.size, 1, `the corked frames arrived in ${chunks.size} TCP reads`);
+      const corked = await chunksOf(true);
+      assert.equal(corked, 1, `the corked frames arrived in ${corked} TCP reads`);
     },
   },
 ];

@@ -53,6 +53,8 @@ export const errorChecks: Check[] = [
       assert.equal((await client.message(1)).text, "listening");
       client.send(cmd({ op: "throw" }));
       await ctx.waitEvent(id, (e) => e.type === "error", "the error hook");
+      const ran = await ctx.waitEvent(id, (e) => e.type === "error-listener", "the async error listener");
+      assert.match(String(ran.message), /sync failure/, "the listener got the hook's error");
       client.send("still there?");
       assert.equal((await client.message(2)).text, "still there?");
       const fresh = await greeted(ctx);

@@ -150,7 +150,8 @@ export const httpChecks: Check[] = [
       assert.equal(declared.response.status, 413);
       assert.match(JSON.parse(declared.text).error, /exceeds the limit of 1024 bytes/);
       const streamed = await postChunked(ctx.port("http"), "/echo", [Buffer.alloc(600, 97), Buffer.alloc(600, 98)], "text/plain");
-      assert.ok(streamed.status === 413 || streamed.status === -1, `streamed body over the limit answered ${streamed.status}`);
+      assert.equal(streamed.status, 413, `a streamed body over the limit must get 413 (got ${streamed.body || streamed.status})`);
+      assert.match(JSON.parse(streamed.body).error, /exceeds the limit of 1024 bytes/);
       const within = await postChunked(ctx.port("http"), "/echo", [Buffer.alloc(400, 97), Buffer.alloc(400, 98)], "text/plain");
       assert.equal(within.status, 200);
       assert.equal((JSON.parse(within.body) as { value: string }).value.length, 800);
@@ -176,7 +177,7 @@ export const httpChecks: Check[] = [
       assert.equal(web.text, "web response");
       assert.equal((await get(ctx, "/late")).text, "late answer");
       const ip = JSON.parse((await get(ctx, "/ip")).text) as { ip: string };
-      assert.match(ip.ip, /^(::ffff:)?127\.0\.0\.1$/);
+      assert.equal(ip.ip, "127.0.0.1", "req.ip of an IPv4 client is in IPv4 form on every engine");
     },
   },
   {
@@ -232,21 +233,26 @@ export const httpChecks: Check[] = [
   },
   {
     id: "http.send-file-refusals",
-    title: "sendFile: a missing file is 404; paths leaving the root (.., encoded .., absolute) never reach the file",
+    title:
+      "sendFile: a missing file is 404; dot segments are resolved before routing (404), a .. behind an encoded slash or an absolute path is 403",
     category,
     async run(ctx) {
       assert.equal((await get(ctx, "/static/missing.txt")).response.status, 404);
       assert.equal((await get(ctx, "/static/nested")).response.status, 404, "a folder is not a file");
       assert.equal((await get(ctx, "/secret-absolute")).response.status, 403);
       const port = ctx.port("http");
-      for (const path of [
-        "/static/../secret.txt",
-        "/static/%2e%2e/secret.txt",
-        "/static/%2e%2e%2fsecret.txt",
-        "/static/nested/..%2f..%2fsecret.txt",
-      ]) {
+      // Dot segments (plain or percent-encoded dots) are resolved by URL parsing before routing, as in
+      // every browser: those paths become /secret.txt, which no route serves. A ".." that survives
+      // into the route's parameter (hidden behind an encoded slash) is refused by sendFile: 403.
+      for (const [path, status] of [
+        ["/static/../secret.txt", 404],
+        ["/static/%2e%2e/secret.txt", 404],
+        ["/static/%2e%2e%2fsecret.txt", 403],
+        ["/static/nested/..%2f..%2fsecret.txt", 403],
+        ["/static/..%5csecret.txt", 403],
+      ] as const) {
         const answer = await rawGet(port, path);
-        assert.ok(answer.status === 403 || answer.status === 404, `${path} answered ${answer.status}`);
+        assert.equal(answer.status, status, `${path}`);
         assert.ok(!answer.body.includes("TOP SECRET"), `${path} leaked the file`);
       }
     },

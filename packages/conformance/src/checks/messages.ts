@@ -63,18 +63,27 @@ export const messageChecks: Check[] = [
   },
   {
     id: "messages.binary-outlives-hook",
-    title: "a binary message kept after its hook returns stays intact",
+    title: "binary messages kept after their hooks return stay intact while more traffic goes through the engine",
     category,
     async run(ctx) {
       const { client } = await greeted(ctx, "main", { query: "keep=1" });
-      const payload = pattern(4096, 3);
-      client.send(payload, { binary: true });
-      // More traffic through the engine's receive buffers before the kept message is used.
-      for (let i = 0; i < 20; i++) client.send(pattern(4096, 100 + i), { binary: true });
+      // Sizes below and above the engines' buffer pools, each message its own pattern.
+      const sizes = [1, 17, 100, 1000, 2047, 4095, 4096, 4097, 8000, 8192, 20_000, 65_536, 3, 4000, 123];
+      const sent = sizes.map((size, i) => pattern(size, 7 + i));
+      for (const [i, payload] of sent.entries()) {
+        client.send(payload, { binary: true });
+        // Text traffic between them runs through the same receive buffers (echoed, not kept).
+        client.send(`filler-${i}-${"x".repeat(3000)}`);
+      }
       client.send(cmd({ op: "keep-later", delay: 50 }));
-      const later = await client.message(1);
-      assert.equal(later.isBinary, true);
-      assert.ok(later.data.equals(pattern(4096, 100 + 19)), "the kept message must be the last one, unchanged");
+      const received: Buffer[] = [];
+      while (received.length < sent.length) {
+        const message = await client.message();
+        if (message.isBinary) received.push(message.data);
+      }
+      for (const [i, payload] of sent.entries()) {
+        assert.ok(received[i]?.equals(payload), `kept message ${i} (${payload.length} bytes) changed after its hook returned`);
+      }
     },
   },
   {

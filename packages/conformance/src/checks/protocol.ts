@@ -102,17 +102,29 @@ export const protocolChecks: Check[] = [
     async run(ctx) {
       const id = ctx.id();
       const raw = await ctx.raw("main", id, { query: "silent=1" });
-      raw.sendFrame(Opcode.TEXT, "not masked", { mask: false });
-      const closed = await ctx.waitEvent(id, (e) => e.type === "close", "the close hook", 2000).catch(() => undefined);
-      if (closed === undefined) {
+      // An unmasked 8-byte text frame, followed by 4 more bytes. A server that reads it as if it
+      // were masked takes the first 4 payload bytes as the key and decodes "uws-read": then the
+      // echo proves what happened, instead of a silence.
+      const key = Buffer.from([0x11, 0x22, 0x33, 0x44]);
+      const text = Buffer.from("uws-read");
+      const encoded = Buffer.from(text.map((byte, i) => byte ^ (key[i & 3] as number)));
+      raw.socket.write(Buffer.concat([Buffer.from([0x81, 0x08]), key, encoded]));
+      const closeHook = () => ctx.waitEvent(id, (e) => e.type === "close", "the close hook").then((e) => ({ close: e }));
+      // Whichever is observed first: an echo (read as masked) or the connection's close hook.
+      const outcome = await Promise.race([
+        closeHook(),
+        raw.nextFrame((f) => f.opcode === Opcode.TEXT).then((f) => ({ echo: f.payload.toString() }), closeHook),
+      ]);
+      if ("echo" in outcome) {
         return deviationOrFail(
           ctx.adapter,
           "protocol.unmasked-frame",
-          "frame not rejected",
+          `read as masked: echoed ${outcome.echo}`,
           "an unmasked frame must close the connection",
         );
       }
-      assert.equal(closed.code, 1002);
+      assert.equal(outcome.close.code, 1002);
+      assert.equal(outcome.close.reason, "protocol error");
     },
   },
   {

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { TestClient, type TestClientOptions } from "../clients/ws-client.js";
 import type { Check, CheckContext } from "../types.js";
-import { sleep } from "./helpers.js";
+import { metricsOf, waitFor } from "./helpers.js";
 
 const category = "realtime";
 
@@ -44,12 +44,15 @@ async function registry(ctx: CheckContext) {
   };
 }
 
-/** Nothing more arrives within `ms` (broadcasts of other checks aside). */
-async function quiet(client: TestClient, ms = 200): Promise<void> {
-  const before = client.received.length;
-  await sleep(ms);
-  const unexpected = client.received.slice(before).filter((m) => !m.text.includes('"type":"broadcast"'));
-  assert.equal(unexpected.length, 0, `unexpected message: ${unexpected[0]?.text}`);
+/**
+ * Nothing else reached `client` (broadcasts of other checks aside): it asks `whoami`, and the answer
+ * must be the next message. Call it once the fan-out that must skip `client` is over (another member
+ * received it): the server sends in order, so anything misdelivered would come before the answer.
+ */
+async function nothingElse(client: TestClient): Promise<void> {
+  send(client, { type: "whoami" });
+  const next = await json(client);
+  assert.equal(next.type, "whoami", `unexpected message before the marker: ${JSON.stringify(next)}`);
 }
 
 export const realtimeChecks: Check[] = [
@@ -75,9 +78,8 @@ export const realtimeChecks: Check[] = [
       assert.equal(seen.count, seen.clients.length);
       cb.close(1000);
       await cb.waitClose();
-      await sleep(50);
+      await waitFor(async () => !(await registry(ctx)).clients.some((c) => c.id === b), "a closed client is removed");
       const after = await registry(ctx);
-      assert.ok(!after.clients.some((c) => c.id === b), "a closed client is removed");
       assert.ok(after.clients.some((c) => c.id === a));
     },
   },
@@ -103,17 +105,18 @@ export const realtimeChecks: Check[] = [
       assert.deepEqual((await registry(ctx)).rooms[room], [x, y].sort());
       send(cx, { type: "chat", roomId: room, message: "hello room" });
       assert.deepEqual(await json(cy), { type: "chat", user: x, message: "hello room" });
-      await quiet(cx);
-      await quiet(cz);
+      await nothingElse(cx);
+      await nothingElse(cz);
       send(cy, { type: "leave_room", roomId: room });
       assert.deepEqual(await json(cy), { type: "left_room", roomId: room });
       assert.deepEqual(await json(cx), { type: "user_left", user: y, roomId: room });
       send(cx, { type: "chat", roomId: room, message: "anyone?" });
-      await quiet(cy);
+      // cx's next message is handled after the chat's fan-out: then cy must have nothing.
+      await nothingElse(cx);
+      await nothingElse(cy);
       cx.close(1000);
       await cx.waitClose();
-      await sleep(50);
-      assert.equal((await registry(ctx)).rooms[room], undefined, "an empty room disappears");
+      await waitFor(async () => (await registry(ctx)).rooms[room] === undefined, "an empty room disappears");
     },
   },
   {
@@ -129,7 +132,8 @@ export const realtimeChecks: Check[] = [
         assert.equal(message.message, "everyone", "every other client receives the broadcast");
       }
       const sender = clients[0] as TestClient;
-      await sleep(150);
+      send(sender, { type: "whoami" });
+      await json(sender, (m) => m.type === "whoami");
       assert.ok(!sender.received.some((m) => m.text.includes('"everyone"')), "the excluded client does not");
     },
   },
@@ -263,7 +267,12 @@ export const realtimeChecks: Check[] = [
           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
       );
       socket.destroy();
-      await sleep(400);
+      // verifyToken did run (and accepted dave) after the client left: the decision must be dropped.
+      await ctx.waitEvent("verify:slow-tok-dave", (e) => e.type === "verified", "verifyToken settling");
+      await waitFor(
+        async () => (await metricsOf(ctx, "realtime")).connections.pending === 0,
+        "the abandoned upgrade no longer pending",
+      );
       assert.ok(!(await registry(ctx)).online.includes("dave"), "the abandoned connection's user must not stay online");
     },
   },
@@ -288,7 +297,10 @@ export const realtimeChecks: Check[] = [
       const alice1 = await connect(ctx, "/?token=tok-alice");
       const alice2 = await connect(ctx, "/?token=tok-alice");
       const bob = await connect(ctx, "/?token=tok-bob");
-      await sleep(30);
+      await waitFor(async () => {
+        const users = (await registry(ctx)).online;
+        return users.includes("alice") && users.includes("bob");
+      }, "alice and bob online");
       const online = (await registry(ctx)).online;
       assert.ok(online.includes("alice") && online.includes("bob"), `online: ${online.join(",")}`);
       const response = await ctx.http("realtime", "/notify/alice", {
@@ -302,8 +314,8 @@ export const realtimeChecks: Check[] = [
       for (const socket of [alice1, alice2]) {
         assert.deepEqual(await json(socket), { type: "private_message", from: "Bob", message: "psst" });
       }
-      await quiet(alice1);
-      await quiet(alice2);
+      await nothingElse(alice1);
+      await nothingElse(alice2);
       send(bob, { type: "private_message", targetUserId: "nobody", message: "?" });
       assert.deepEqual(await json(bob), { type: "error", message: "User not found or offline" });
       const absent = await ctx.http("realtime", "/notify/nobody", {

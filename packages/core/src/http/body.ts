@@ -15,10 +15,43 @@ export class BodyError extends Error {
   }
 }
 
+/** After a refusal, this much more of the body is read and discarded (at most this long) before answering. */
+const DISCARD_BYTES = 1024 * 1024;
+const DISCARD_MS = 1000;
+
+/**
+ * Reads and throws away the rest of a refused body, bounded in bytes and time. A server that closes
+ * with unread bytes makes the kernel reset the connection, and the client may lose the 413 answer.
+ */
+async function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+  let left = DISCARD_BYTES;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), DISCARD_MS);
+  });
+  try {
+    while (left > 0) {
+      const step = await Promise.race([reader.read(), expired]);
+      if (step === undefined || step.done) break;
+      left -= step.value?.byteLength ?? 0;
+    }
+  } catch {
+    // A body that fails now needs no answer of ours beyond the 413.
+  } finally {
+    clearTimeout(timer);
+    await reader.cancel().catch(() => {});
+  }
+}
+
 /** Reads a request body up to `limit` bytes; throws a 413 {@link BodyError} beyond. */
 export async function readBodyBytes(request: Request, limit: number): Promise<Buffer> {
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > limit) {
+    if (request.body !== null) {
+      const reader = request.body.getReader();
+      if (Number(declared) - limit <= DISCARD_BYTES) await discardRest(reader);
+      else await reader.cancel().catch(() => {});
+    }
     throw new BodyError(413, `Request body of ${declared} bytes exceeds the limit of ${limit} bytes`);
   }
   if (request.body === null) return Buffer.alloc(0);
@@ -35,7 +68,7 @@ export async function readBodyBytes(request: Request, limit: number): Promise<Bu
     if (step.done || step.value === undefined) break;
     total += step.value.byteLength;
     if (total > limit) {
-      await reader.cancel().catch(() => {});
+      await discardRest(reader);
       throw new BodyError(413, `Request body exceeds the limit of ${limit} bytes`);
     }
     chunks.push(step.value);

@@ -4,6 +4,7 @@
  */
 
 import { asError } from "../guards.js";
+import { clientAddress } from "../upgrade-request.js";
 import { BodyError, hasBody, parseBody, readBodyBytes } from "./body.js";
 import { jsonResponse, textResponse } from "./plain-response.js";
 import { VerbRequest } from "./request.js";
@@ -104,7 +105,7 @@ export class HttpPipeline {
 
   /** Answers an HTTP request: body, middleware, route, error handler. Never rejects. */
   async fetch(request: Request, remoteAddress: string): Promise<Response> {
-    const req = VerbRequest.from(request, remoteAddress);
+    const req = VerbRequest.from(request, clientAddress(remoteAddress));
     try {
       if (hasBody(request)) {
         const bytes = await readBodyBytes(request, this.bodyLimit);

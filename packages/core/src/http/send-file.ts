@@ -75,7 +75,9 @@ export async function answerFile(
   const base = resolve(root);
   const target = resolve(base, path);
   const inside = relative(base, target);
-  if (inside === "" || inside.startsWith(`..${sep}`) || inside === ".." || isAbsolute(inside)) {
+  // A ".." segment is refused whichever separator hides it (a backslash is one on Windows).
+  const climbs = path.split(/[\\/]/).includes("..");
+  if (climbs || inside === "" || inside.startsWith(`..${sep}`) || inside === ".." || isAbsolute(inside)) {
     return plain(403, "Forbidden");
   }
   let info: Awaited<ReturnType<typeof stat>>;
