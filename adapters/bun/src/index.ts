@@ -7,6 +7,8 @@ import {
   type AdapterServer,
   CloseCode,
   CloseReason,
+  headTooLarge,
+  MAX_HEADER_FIELDS,
   type ResolvedWebSocketLimits,
   type SendStatus,
   type Serve,
@@ -73,7 +75,8 @@ const driver: SocketDriver<BunSocket> = {
 /** Maps Bun's close report to the contract's code and reason. */
 function contractClose(code: number, reason: string): [number, string] {
   if (code !== CloseCode.ABNORMAL || reason.length === 0) return [code, reason];
-  if (reason.includes("too big")) return [CloseCode.MESSAGE_TOO_BIG, CloseReason.MESSAGE_TOO_BIG];
+  // "Received too big control frame" is a protocol error; only a message is "too big".
+  if (reason.startsWith("Received too big message")) return [CloseCode.MESSAGE_TOO_BIG, CloseReason.MESSAGE_TOO_BIG];
   if (reason.includes("UTF-8") || reason.includes("inflation") || reason.includes("compress")) {
     return [CloseCode.INVALID_PAYLOAD, CloseReason.INVALID_PAYLOAD];
   }
@@ -85,6 +88,15 @@ function deflateOption(limits: ResolvedWebSocketLimits): WebSocketHandler<AnySoc
   if (limits.compression === "disabled") return false;
   if (limits.compression === "shared") return { compress: "shared", decompress: "shared" };
   return { compress: "dedicated", decompress: "dedicated" };
+}
+
+/** Header fields of a request (Bun merges repeated names: each name counts once). */
+function headerFields(headers: Headers): number {
+  let count = 0;
+  headers.forEach(() => {
+    count++;
+  });
+  return count;
 }
 
 function snapshot(req: Request, remoteAddress: string): UpgradeRequest {
@@ -126,8 +138,13 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
     // HTTP requests may stream; the core bounds bodies itself.
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     fetch(req, server) {
+      if (headerFields(req.headers) > MAX_HEADER_FIELDS) return headTooLarge();
       const remoteAddress = server.requestIP(req)?.address ?? "";
-      if (req.headers.get("upgrade") === null) return host.fetch(req, remoteAddress);
+      if (req.headers.get("upgrade") === null) {
+        // Bun's idleTimeout would cut a handler or a stream that takes longer than 10 s; the other engines do not.
+        server.timeout(req, 0);
+        return host.fetch(req, remoteAddress);
+      }
       const decision = host.upgrade(snapshot(req, remoteAddress));
       if (decision instanceof Promise)
         return decision.then((settled) => finishUpgrade(req, server, settled)) as Promise<Response>;

@@ -12,6 +12,10 @@ import {
   type AdapterServer,
   CloseCode,
   CloseReason,
+  HEAD_TIMEOUT_S,
+  headTooLarge,
+  MAX_HEAD_BYTES,
+  MAX_HEADER_FIELDS,
   type ResolvedWebSocketLimits,
   type SendStatus,
   type Serve,
@@ -31,10 +35,14 @@ type NetSocket = Duplex & { remoteAddress?: string; cork(): void; uncork(): void
 const kSocket = Symbol("verb.socket");
 const kDecision = Symbol("verb.decision");
 const kCloseCode = Symbol("verb.closeCode");
+const kQueued = Symbol("verb.queued");
+const kWritten = Symbol("verb.written");
 
 interface TaggedWebSocket extends WebSocket {
   [kSocket]: AnySocket;
   [kCloseCode]?: number;
+  [kQueued]?: Queued;
+  [kWritten]?: () => void;
   _socket: NetSocket & { [kSocket]?: AnySocket };
 }
 
@@ -52,24 +60,107 @@ function deflateOptions(limits: ResolvedWebSocketLimits): PerMessageDeflateOptio
   return common;
 }
 
-function createDriver(limits: ResolvedWebSocketLimits): SocketDriver<TaggedWebSocket> {
+/**
+ * What a queued message costs beyond its bytes: ws writes every frame as two chunks (header and
+ * payload) into the socket's write queue, ~220–270 B of heap per message on Node 20–24 (measured).
+ * Counting it makes maxBackpressure bound the memory a slow reader costs, not just its bytes.
+ */
+const MESSAGE_COST = 256;
+/** Messages waiting for ws's asynchronous compressor are bounded apart from the wire bytes: at least this much. */
+const COMPRESSOR_BACKLOG_FLOOR = 1024 * 1024;
+
+/**
+ * The messages of one socket still queued, oldest first, as byte sizes: reconciled against
+ * `ws.bufferedAmount` (which shrinks from the oldest), so the count stays exact without a callback
+ * per send. Created on the first send that stays queued.
+ */
+class Queued {
+  sizes: number[] = [];
+  head = 0;
+  bytes = 0;
+
+  get count(): number {
+    return this.sizes.length - this.head;
+  }
+
+  push(size: number): void {
+    this.sizes.push(size);
+    this.bytes += size;
+  }
+
+  /** Forgets the messages that were written: the oldest, as long as the rest still add up to `buffered`. */
+  settle(buffered: number): void {
+    const sizes = this.sizes;
+    while (this.head < sizes.length && this.bytes - (sizes[this.head] as number) >= buffered) {
+      this.bytes -= sizes[this.head++] as number;
+    }
+    if (this.head === sizes.length) {
+      sizes.length = 0;
+      this.head = 0;
+      this.bytes = 0;
+    } else if (this.head > 1024 && this.head * 2 > sizes.length) {
+      this.sizes = sizes.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
+
+function createDriver(
+  limits: ResolvedWebSocketLimits,
+): SocketDriver<TaggedWebSocket> & { overLimit(ws: TaggedWebSocket): boolean } {
   const maxBackpressure = limits.maxBackpressure;
+  const backlogLimit = Math.max(maxBackpressure, COMPRESSOR_BACKLOG_FLOOR);
   const sendOptions = [
     { binary: false, compress: false },
     { binary: false, compress: true },
     { binary: true, compress: false },
     { binary: true, compress: true },
   ] as const;
+
+  /** Whether the socket's send queue is past the limit: wire bytes plus what each queued message costs, or too much waiting for the compressor. */
+  function overLimit(ws: TaggedWebSocket): boolean {
+    const buffered = ws.bufferedAmount;
+    const queued = ws[kQueued];
+    if (buffered === 0) {
+      if (queued !== undefined) queued.settle(0);
+      return false;
+    }
+    queued?.settle(buffered);
+    const wire = ws._socket.writableLength;
+    return wire + (queued?.count ?? 0) * MESSAGE_COST > maxBackpressure || buffered - wire > backlogLimit;
+  }
+
+  /** Records a send that stayed queued; "buffered" only when the socket is backed up (then `drain` follows). */
+  function queuedStatus(ws: TaggedWebSocket, before: number): SendStatus {
+    const grew = ws.bufferedAmount - before;
+    if (grew > 0) {
+      let queued = ws[kQueued];
+      if (queued === undefined) {
+        queued = new Queued();
+        ws[kQueued] = queued;
+      }
+      queued.push(grew);
+    }
+    return ws._socket.writableNeedDrain ? "buffered" : "sent";
+  }
+
   return {
+    overLimit,
     send(ws, data, isBinary, compress): SendStatus {
-      if (ws.bufferedAmount > maxBackpressure) return "dropped";
-      ws.send(data, sendOptions[(isBinary ? 2 : 0) + (compress ? 1 : 0)] as (typeof sendOptions)[number]);
-      return ws.bufferedAmount > 0 ? "buffered" : "sent";
+      if (overLimit(ws)) return "dropped";
+      const before = ws.bufferedAmount;
+      const options = sendOptions[(isBinary ? 2 : 0) + (compress ? 1 : 0)] as (typeof sendOptions)[number];
+      // A compressed message is written later (ws compresses asynchronously): its write tells the socket
+      // its buffer shrank, since the net socket's own drain only follows a full write buffer.
+      if (compress) ws.send(data, options, (ws[kWritten] ??= () => ws[kSocket].engineDrain()));
+      else ws.send(data, options);
+      return queuedStatus(ws, before);
     },
     ping(ws, data): SendStatus {
-      if (ws.bufferedAmount > maxBackpressure) return "dropped";
+      if (overLimit(ws)) return "dropped";
+      const before = ws.bufferedAmount;
       ws.ping(data);
-      return ws.bufferedAmount > 0 ? "buffered" : "sent";
+      return queuedStatus(ws, before);
     },
     close(ws, code, reason) {
       ws.close(code, reason);
@@ -96,7 +187,12 @@ function createDriver(limits: ResolvedWebSocketLimits): SocketDriver<TaggedWebSo
 function closeCodeForError(error: Error & { code?: string }): number {
   switch (error.code) {
     case "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH":
+    case "WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH":
+      // Over the payload limit, or a 64-bit length no engine can hold: ws sends 1009 for both.
       return CloseCode.MESSAGE_TOO_BIG;
+    case "WS_ERR_TOO_MANY_BUFFERED_PARTS":
+      // More fragments in one message than the adapter lets ws hold (ws keeps each as its own buffer).
+      return CloseCode.POLICY_VIOLATION;
     case "WS_ERR_INVALID_UTF8":
       return CloseCode.INVALID_PAYLOAD;
     default:
@@ -108,6 +204,7 @@ function closeCodeForError(error: Error & { code?: string }): number {
 }
 
 const REASON_FOR: Record<number, string> = {
+  [CloseCode.POLICY_VIOLATION]: CloseReason.TOO_MANY_FRAGMENTS,
   [CloseCode.MESSAGE_TOO_BIG]: CloseReason.MESSAGE_TOO_BIG,
   [CloseCode.INVALID_PAYLOAD]: CloseReason.INVALID_PAYLOAD,
   [CloseCode.PROTOCOL_ERROR]: CloseReason.PROTOCOL_ERROR,
@@ -117,9 +214,7 @@ const REASON_FOR: Record<number, string> = {
 function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
   (this as TaggedWebSocket)[kSocket].engineMessage(isBinary ? data : data.toString("utf8"));
 }
-function onPing(this: WebSocket, data: Buffer): void {
-  (this as TaggedWebSocket)[kSocket].enginePing(data);
-}
+
 function onPong(this: WebSocket, data: Buffer): void {
   (this as TaggedWebSocket)[kSocket].enginePong(data);
 }
@@ -229,6 +324,13 @@ async function writeRejection(socket: NetSocket, response: Response): Promise<vo
 async function listen(host: AdapterHost): Promise<AdapterServer> {
   const limits = host.limits;
   const driver = createDriver(limits);
+  // Pongs obey the send limit as on the other engines: over it a ping goes unanswered (counted), the socket stays.
+  function onPing(this: WebSocket, data: Buffer): void {
+    const ws = this as TaggedWebSocket;
+    const dropped = driver.overLimit(ws);
+    if (!dropped && ws.readyState === 1) ws.pong(data);
+    ws[kSocket].enginePing(data, dropped);
+  }
   const wss = new WebSocketServer({
     // Core fires the close hook itself; this only bounds how long a silent peer holds the socket.
     ...({ closeTimeout: 5000 } as object),
@@ -236,7 +338,10 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
     clientTracking: false,
     maxPayload: limits.maxPayloadLength,
     perMessageDeflate: deflateOptions(limits),
-    autoPong: true,
+    // The ping handler answers (ws's own answers ignore the send limit, and past 60 pending it drops the connection).
+    autoPong: false,
+    // ws keeps every fragment as its own buffer (~150 B each) until the message completes: bounded by the payload limit.
+    maxFragments: Math.max(16 * 1024, Math.floor(limits.maxPayloadLength / 64)),
     allowSynchronousEvents: true,
     handleProtocols: (_offered, req) => (req as TaggedRequest)[kDecision]?.protocol || false,
   });
@@ -282,24 +387,46 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
     });
   };
 
-  const server = createHttpServer((req, res) => {
-    const request = webRequest(req);
-    (request instanceof Response ? Promise.resolve(request) : host.fetch(request, req.socket.remoteAddress ?? ""))
-      .then((response) => writeResponse(response, res))
-      .catch((error: unknown) => {
-        host.reportError(error);
-        res.destroy();
-      });
-  });
+  const server = createHttpServer(
+    {
+      // The request head within 10 s of its first byte, checked every second (Node's default check
+      // runs every 30 s); no limit on the whole request, as on the other engines.
+      headersTimeout: HEAD_TIMEOUT_S * 1000,
+      requestTimeout: 0,
+      connectionsCheckingInterval: 1000,
+      maxHeaderSize: MAX_HEAD_BYTES,
+    },
+    (req, res) => {
+      if (req.rawHeaders.length / 2 > MAX_HEADER_FIELDS) {
+        writeResponse(headTooLarge(), res).catch(() => res.destroy());
+        return;
+      }
+      const request = webRequest(req);
+      (request instanceof Response ? Promise.resolve(request) : host.fetch(request, req.socket.remoteAddress ?? ""))
+        .then((response) => writeResponse(response, res))
+        .catch((error: unknown) => {
+          host.reportError(error);
+          res.destroy();
+        });
+    },
+  );
   server.on("upgrade", (req: TaggedRequest, netSocket: NetSocket, head: Buffer) => {
     netSocket.on("error", ignoreError);
+    if (req.rawHeaders.length / 2 > MAX_HEADER_FIELDS) {
+      writeRejection(netSocket, headTooLarge()).catch(() => netSocket.destroy());
+      return;
+    }
     // Core's decision never throws or rejects.
     const decision = host.upgrade(snapshot(req));
     if (decision instanceof Promise) decision.then((settled) => accept(req, netSocket, head, settled));
     else accept(req, netSocket, head, decision);
   });
-  server.on("clientError", (_error, socket: NetSocket) => {
-    if (!socket.destroyed) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+  server.on("clientError", (error: Error & { code?: string }, socket: NetSocket) => {
+    if (socket.destroyed) return;
+    // A head that did not complete in time is closed without an answer, as Bun and uWS do.
+    if (error.code === "ERR_HTTP_REQUEST_TIMEOUT") socket.destroy();
+    else if (error.code === "HPE_HEADER_OVERFLOW") writeRejection(socket, headTooLarge()).catch(() => socket.destroy());
+    else socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
   });
 
   await new Promise<void>((resolve, reject) => {

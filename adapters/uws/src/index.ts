@@ -7,7 +7,7 @@
  * never makes one after `engineClose`).
  */
 
-import uWS from "uWebSockets.js";
+import type * as uWS from "uWebSockets.js";
 import { STATUS_CODES } from "node:http";
 import { createServer as createNetServer } from "node:net";
 import {
@@ -15,6 +15,8 @@ import {
   type AdapterServer,
   CloseCode,
   CloseReason,
+  HEAD_TIMEOUT_S,
+  MAX_HEAD_BYTES,
   type ResolvedWebSocketLimits,
   type SendStatus,
   type Serve,
@@ -149,10 +151,35 @@ function contractClose(code: number, message: ArrayBuffer): [number, string] {
   return [CloseCode.ABNORMAL, ""];
 }
 
-function compressionOption(limits: ResolvedWebSocketLimits): number {
-  if (limits.compression === "shared") return uWS.SHARED_COMPRESSOR | uWS.SHARED_DECOMPRESSOR;
-  if (limits.compression === "dedicated") return uWS.DEDICATED_COMPRESSOR_256KB | uWS.DEDICATED_DECOMPRESSOR;
-  return uWS.DISABLED;
+function compressionOption(engine: typeof uWS, limits: ResolvedWebSocketLimits): number {
+  if (limits.compression === "shared") return engine.SHARED_COMPRESSOR | engine.SHARED_DECOMPRESSOR;
+  if (limits.compression === "dedicated") return engine.DEDICATED_COMPRESSOR_256KB | engine.DEDICATED_DECOMPRESSOR;
+  return engine.DISABLED;
+}
+
+let loaded: Promise<typeof uWS> | undefined;
+
+/**
+ * Loads uWebSockets.js on first listen. It reads its request-head limit from the environment once,
+ * when the addon loads: set to the contract's 16 KiB (its own default is 4 KiB), as on the other engines.
+ */
+function loadEngine(): Promise<typeof uWS> {
+  process.env.UWS_HTTP_MAX_HEADERS_SIZE ??= String(MAX_HEAD_BYTES);
+  loaded ??= import("uWebSockets.js").then(
+    (mod) => ((mod as { default?: typeof uWS }).default ?? mod) as typeof uWS,
+    (error: unknown) => {
+      loaded = undefined;
+      const code = (error as { code?: string }).code;
+      if (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") {
+        throw new Error(
+          'The Verb adapter "@verb/uws" needs "uWebSockets.js", which is not installed. Install it: npm install uNetworking/uWebSockets.js#v20.57.0 (uWebSockets.js is published on GitHub, not on the npm registry)',
+          { cause: error },
+        );
+      }
+      throw error;
+    },
+  );
+  return loaded;
 }
 
 function copyRequest(res: uWS.HttpResponse, req: uWS.HttpRequest): UpgradeRequest {
@@ -354,7 +381,11 @@ function listenError(hostname: string, port: number): Promise<Error> {
 
 async function listen(host: AdapterHost): Promise<AdapterServer> {
   const limits = host.limits;
-  const app = uWS.App();
+  const engine = await loadEngine();
+  const app = engine.App();
+  // The first request head must complete within 10 s, as on Bun (fixed there) and Node. Only some
+  // builds of uWebSockets.js have the setter; the others keep their built-in 10 s.
+  (app as { setIdleTimeout?: (seconds: number) => void }).setIdleTimeout?.(HEAD_TIMEOUT_S);
 
   const finishUpgrade = (
     res: uWS.HttpResponse,
@@ -408,7 +439,7 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
     idleTimeout: 0,
     maxLifetime: 0,
     sendPingsAutomatically: false,
-    compression: compressionOption(limits),
+    compression: compressionOption(engine, limits),
     upgrade(res, req, context) {
       const request = copyRequest(res, req);
       const key = req.getHeader("sec-websocket-key");
@@ -499,9 +530,9 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
   let listening = true;
 
   return {
-    port: uWS.us_socket_local_port(token),
+    port: engine.us_socket_local_port(token),
     async stopAccepting() {
-      if (listening) uWS.us_listen_socket_close(token);
+      if (listening) engine.us_listen_socket_close(token);
       listening = false;
     },
     dispose() {

@@ -56,6 +56,12 @@ export const ENGINE_DEVIATIONS: readonly EngineDeviation[] = [
     observed: "read as masked: echoed uws-read",
     why: "uWS does not check the mask bit of client frames: it reads an unmasked frame as if masked, taking the next 4 bytes as the key (uWebSockets src/WebSocketProtocol.h consumeMessage). No adapter sees the bit.",
   },
+  {
+    adapter: "node",
+    check: "hostile.fragments-over-cap",
+    observed: "closed 1008 too many fragments",
+    why: "ws keeps every fragment of a message as its own buffer until the last one (~150 B of heap each, measured); unbounded, a 16 MiB message of one-byte fragments would hold ~2.5 GB. The adapter caps fragments per message at maxPayloadLength / 64 (at least 16,384; ws option maxFragments), and ws closes with 1008 above it. Bun and uWS append fragments to one buffer and need no cap.",
+  },
 ];
 
 /**

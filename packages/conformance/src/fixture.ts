@@ -47,6 +47,15 @@ function record(id: string, event: FixtureEvent, ws?: VerbSocket<Data>): void {
   list.push({ ...event, at: Date.now() });
 }
 
+/** The process's memory after a full garbage collection (Node runs the fixture with --expose-gc). */
+function memoryAfterGc(): { rss: number; heapUsed: number } {
+  const bun = (globalThis as { Bun?: { gc(force: boolean): void } }).Bun;
+  if (bun !== undefined) bun.gc(true);
+  else (globalThis as { gc?: () => void }).gc?.();
+  const { rss, heapUsed } = process.memoryUsage();
+  return { rss, heapUsed };
+}
+
 /** Blocks the thread (so writes that are not batched leave one by one). */
 function busyWait(ms: number): void {
   const until = Date.now() + ms;
@@ -194,6 +203,18 @@ async function runCommand(ws: VerbSocket<Data>, command: Record<string, unknown>
       record(idOf(ws), { type: "sent", statuses, maxBuffered, readyState: ws.readyState });
       return;
     }
+    case "flood": {
+      // Sends `size`-byte messages until the first is dropped (at most `max`): what a reader that stopped costs.
+      const payload = "f".repeat((command.size as number | undefined) ?? 32);
+      const max = (command.max as number | undefined) ?? 2_000_000;
+      let accepted = 0;
+      while (accepted < max && ws.send(payload) !== "dropped") accepted++;
+      record(idOf(ws), { type: "flooded", accepted, bufferedAmount: ws.bufferedAmount });
+      return;
+    }
+    case "memory":
+      ws.send(JSON.stringify(memoryAfterGc()));
+      return;
     case "send-types": {
       const bytes = new Uint8Array([1, 2, 3, 4]);
       ws.send(bytes);
@@ -397,6 +418,9 @@ export const PROFILES: Record<string, Partial<WebSocketOptions<Data>>> = {
   bpshared: { compression: "shared", maxBackpressure: 64 * 1024 },
   bpdedicated: { compression: "dedicated", maxBackpressure: 64 * 1024 },
   backplane: {},
+  pingflood: { maxBackpressure: 256 * 1024 },
+  slowmem: { maxBackpressure: 8 * 1024 * 1024 },
+  fragments: {},
 };
 
 /**

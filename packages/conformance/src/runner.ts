@@ -63,9 +63,11 @@ function fixturePath(): string {
   return join(here, "fixture.js");
 }
 
-function startFixture(command: string, adapterSpecifier: string, timeoutMs = 30_000): Promise<Fixture> {
+function startFixture(command: string, runtime: "bun" | "node", adapterSpecifier: string, timeoutMs = 30_000): Promise<Fixture> {
   return new Promise<Fixture>((resolvePromise, reject) => {
-    const child = spawn(command, [fixturePath()], {
+    // The memory checks read the fixture's memory after a full collection.
+    const args = runtime === "node" ? ["--expose-gc", fixturePath()] : [fixturePath()];
+    const child = spawn(command, args, {
       env: { ...process.env, VERB_ADAPTER: adapterSpecifier },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -251,7 +253,7 @@ export async function runAdapter(adapter: string, options: Omit<RunOptions, "ada
   const command = runtime === "bun" ? (options.bunCommand ?? findBun()) : (options.nodeCommand ?? process.execPath);
   let fixture: Fixture;
   try {
-    fixture = await startFixture(command, specifier);
+    fixture = await startFixture(command, runtime, specifier);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     if (!ci && adapter === "uws" && isUwsLoadFailure(message)) {

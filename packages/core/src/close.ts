@@ -49,6 +49,8 @@ export const CloseReason = {
   BACKPRESSURE_LIMIT: "backpressure limit",
   /** 1000: `maxLifetime` reached. */
   LIFETIME: "please reconnect",
+  /** 1008 (Node + ws only): a message in more fragments than the adapter lets ws hold. */
+  TOO_MANY_FRAGMENTS: "too many fragments",
 } as const;
 
 /** The longest close reason, in UTF-8 bytes, that fits a control frame (125 − 2 bytes of code). */

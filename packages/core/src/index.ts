@@ -50,6 +50,7 @@ export type {
   WebSocketRoute,
 } from "./handlers.js";
 export type { CookieOptions } from "./http/cookies.js";
+export { HEAD_TIMEOUT_S, headTooLarge, MAX_HEAD_BYTES, MAX_HEADER_FIELDS } from "./http/head-limits.js";
 export { requestUrl, VerbRequest } from "./http/request.js";
 export { type ResponseBody, type ResUpgradeOptions, VerbResponse } from "./http/response.js";
 export type { SendFileOptions } from "./http/send-file.js";
@@ -90,5 +91,5 @@ export {
   type VerbSocket,
 } from "./socket.js";
 export type { InferOutput, SchemaIssue, SchemaResult, StandardSchemaV1 } from "./standard-schema.js";
-export { type HeaderRecord, UpgradeRequest } from "./upgrade-request.js";
+export { clientAddress, type HeaderRecord, UpgradeRequest } from "./upgrade-request.js";
 export { UserDirectory } from "./users.js";

@@ -14,6 +14,7 @@ export class Counters {
   published = 0;
   sendsBuffered = 0;
   sendsDropped = 0;
+  pongsDropped = 0;
   rateLimited = 0;
   handlerErrors = 0;
   heartbeatTimeouts = 0;
@@ -44,8 +45,11 @@ export interface Metrics {
   messages: { in: number; out: number; published: number };
   /** Payload sizes: bytes for binary, UTF-16 code units for text (exact for ASCII). */
   bytes: { in: number; out: number };
-  /** Sends that met backpressure: queued ("buffered") or discarded ("dropped"). */
-  backpressure: { buffered: number; dropped: number };
+  /**
+   * Sends that met backpressure: queued ("buffered") or discarded ("dropped"); and pings left
+   * unanswered because the send buffer was over `maxBackpressure`.
+   */
+  backpressure: { buffered: number; dropped: number; pongsDropped: number };
   /** Messages refused by the rate limit. */
   rateLimited: number;
   /** Hooks and listeners that threw or rejected. */
@@ -88,6 +92,12 @@ const HELP: [name: string, type: "counter" | "gauge", help: string, value: (m: M
   ["verb_bytes_out_total", "counter", "Payload sent (bytes; UTF-16 units for text)", (m) => m.bytes.out],
   ["verb_sends_buffered_total", "counter", "Sends queued behind backpressure", (m) => m.backpressure.buffered],
   ["verb_sends_dropped_total", "counter", "Sends dropped at the backpressure limit", (m) => m.backpressure.dropped],
+  [
+    "verb_pongs_dropped_total",
+    "counter",
+    "Client pings left unanswered over the backpressure limit",
+    (m) => m.backpressure.pongsDropped,
+  ],
   ["verb_rate_limited_total", "counter", "Messages refused by the rate limit", (m) => m.rateLimited],
   ["verb_handler_errors_total", "counter", "Hooks that threw or rejected", (m) => m.handlerErrors],
   ["verb_heartbeat_timeouts_total", "counter", "Connections closed by the health check", (m) => m.heartbeatTimeouts],

@@ -386,7 +386,7 @@ export class ServerRuntime {
       },
       messages: { in: c.messagesIn, out: c.messagesOut, published: c.published },
       bytes: { in: c.bytesIn, out: c.bytesOut },
-      backpressure: { buffered: c.sendsBuffered, dropped: c.sendsDropped },
+      backpressure: { buffered: c.sendsBuffered, dropped: c.sendsDropped, pongsDropped: c.pongsDropped },
       rateLimited: c.rateLimited,
       handlerErrors: c.handlerErrors,
       heartbeatTimeouts: c.heartbeatTimeouts,

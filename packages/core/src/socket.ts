@@ -508,9 +508,16 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
     this.#start(message);
   }
 
-  /** The client sent a ping (the engine already answered it). */
-  enginePing(data: Buffer): void {
-    this.lastActivity = this.runtime.clock.now;
+  /**
+   * The client sent a ping; the engine answered it unless the send buffer was over the limit.
+   * `pongDropped` says which when the adapter knows; otherwise core tells from the buffer (an
+   * engine's pong is dropped only over `maxBackpressure`, and a pong frame is at most 127 bytes).
+   */
+  enginePing(data: Buffer, pongDropped?: boolean): void {
+    const runtime = this.runtime;
+    this.lastActivity = runtime.clock.now;
+    const dropped = pongDropped ?? this.bufferedAmount > runtime.limits.maxBackpressure + 127;
+    if (dropped) runtime.counters.pongsDropped++;
     this.#emit("ping", this.handlers.ping, data);
   }
 
