@@ -16,7 +16,8 @@
 // The clone is a sibling of this repository (`<repo>/../.verb-readme-<pid>`), so `../shared` is
 // the same for it; it is removed at the end, also on failure.
 //
-// Usage: node scripts/readme-commands.mjs [--ref <commit>] [--keep]
+// Usage: node scripts/readme-commands.mjs [--ref <commit>] [--keep] [--list]
+//   --list: only print how each command is classified (nothing runs)
 import { spawn, spawnSync } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { request } from "node:http";
@@ -29,6 +30,7 @@ const inCI = process.env.CI === "true" || process.env.CI === "1";
 const args = process.argv.slice(2);
 const ref = args.includes("--ref") ? args[args.indexOf("--ref") + 1] : "HEAD";
 const keep = args.includes("--keep");
+const listOnly = args.includes("--list");
 
 /** Commands (as written, trailing comment removed) that are not run, and why. */
 const SKIP = new Map([
@@ -249,7 +251,7 @@ function analyse(unit) {
   let unknownPort;
   for (const { env: assigned, words } of segments(unit.text)) {
     const [program, ...rest] = words;
-    if (!program.includes("/")) tools.add(program);
+    if (/^[\w.-]+$/.test(program)) tools.add(program); // a program looked up on PATH
     if (assigned.VERB_ADAPTER === "uws") uws = true;
     if (program === "redis-server") {
       const at = rest.indexOf("--port");
@@ -345,6 +347,9 @@ function missing(needs) {
 async function runUnit(unit, needs) {
   const started = Date.now();
   if (needs.unknownPort) return { status: "fail", detail: `cannot tell which port ${needs.unknownPort} listens on` };
+  if (needs.server && needs.ports.length === 0) {
+    return { status: "fail", detail: "starts servers but names no port to check: classify it in scripts/readme-commands.mjs" };
+  }
   const cannot = missing(needs);
   if (cannot)
     return inCI ? { status: "fail", detail: `${cannot} (CI: nothing may be skipped)` } : { status: "skip", detail: cannot };
@@ -434,7 +439,7 @@ async function main() {
 
   const units = readmes.flatMap(commandsOf);
   const failures = [];
-  const counts = { ok: 0, skip: 0, fail: 0 };
+  const counts = {};
   const usedSkips = new Set();
   for (const unit of units) {
     const shown = unit.text.split("\n").map(stripComment).join(" ⏎ ");
@@ -451,11 +456,18 @@ async function main() {
       result = unknown.length
         ? { status: "fail", detail: `names ${unknown.join(", ")}, which is not a published package of this repository` }
         : { status: "skip", detail: SKIP.get(key) };
+    } else if (listOnly) {
+      const needs = analyse(unit);
+      const what = needs.server ? `server on ${needs.ports.map((p) => `:${p.port} ${p.kind}`).join(", ")}` : "must exit 0";
+      result = {
+        status: "run",
+        detail: `${what}; needs ${[...needs.tools, ...(needs.uws ? ["uWebSockets.js"] : [])].join(", ")}`,
+      };
     } else {
       result = await runUnit(unit, analyse(unit));
     }
-    const time = result.status === "skip" ? "" : `  ${seconds(started)}`;
-    counts[result.status]++;
+    const time = result.status === "skip" || listOnly ? "" : `  ${seconds(started)}`;
+    counts[result.status] = (counts[result.status] ?? 0) + 1;
     console.log(`[readme] ${result.status.padEnd(4)}  ${where}  ${shown}  (${result.detail})${time}`);
     if (result.status === "fail") {
       failures.push(`${where}  ${shown}`);
@@ -469,9 +481,12 @@ async function main() {
     }
   }
 
+  const tally = Object.entries(counts)
+    .filter(([, n]) => n > 0)
+    .map(([status, n]) => `${n} ${status}`);
   console.log(
-    `[readme] ${units.length} commands from ${readmes.length} READMEs: ${counts.ok} ok, ${counts.skip} skipped, ` +
-      `${failures.length} failed (${seconds(overall)} in all)`,
+    `[readme] ${units.length} commands from ${readmes.length} READMEs: ${tally.join(", ")}; ` +
+      `${failures.length} failure(s) (${seconds(overall)} in all)`,
   );
   return failures.length === 0 ? 0 : 1;
 }
