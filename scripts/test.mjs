@@ -1,5 +1,6 @@
 // `npm test`: lint and format check, type-check, build, unit and example tests, then the adapter
-// conformance suite on Bun, Node + ws and Node + uWebSockets.js.
+// conformance suite on Bun, Node + ws and Node + uWebSockets.js, the READMEs' commands in a clean
+// clone, and the benchmarks' smoke runs.
 //
 // uWebSockets.js binaries need glibc >= 2.38. When this Node cannot load them and the workplace's
 // glibc wrapper exists (../shared/glibc/node-glibc, or VERB_NODE_GLIBC), every step runs through it.
@@ -38,6 +39,8 @@ const steps = [
     "node",
     ["packages/conformance/dist/cli.js", "--adapter", "bun,node,uws", "--json", "conformance-report.json", "--quiet"],
   ],
+  // Every command the READMEs show, as written, in a fresh clone of the committed HEAD.
+  ["README commands (clean clone)", "node", ["scripts/readme-commands.mjs"]],
   // The benchmarks only have to keep working here: seconds-long smoke runs, no timed assertions.
   ["bench smoke", "node", ["bench/run.mjs", "--smoke"]],
   ["cluster bench smoke", "node", ["bench/cluster.mjs", "--smoke", "--adapter", "uws,node,bun"]],
