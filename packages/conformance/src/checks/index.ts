@@ -20,6 +20,7 @@ import { shutdownChecks } from "./shutdown.js";
 import { timeoutChecks } from "./timeouts.js";
 import { topicChecks } from "./topics.js";
 import { upgradeChecks } from "./upgrade.js";
+import { wireChecks } from "./wire.js";
 
 export const allChecks: Check[] = [
   ...messageChecks,
@@ -39,4 +40,5 @@ export const allChecks: Check[] = [
   ...httpChecks,
   ...upgradeChecks,
   ...shutdownChecks,
+  ...wireChecks,
 ];
