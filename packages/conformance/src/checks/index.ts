@@ -21,6 +21,7 @@ import { shutdownChecks } from "./shutdown.js";
 import { timeoutChecks } from "./timeouts.js";
 import { topicChecks } from "./topics.js";
 import { upgradeChecks } from "./upgrade.js";
+import { wireChecks } from "./wire.js";
 
 export const allChecks: Check[] = [
   ...messageChecks,
@@ -41,4 +42,5 @@ export const allChecks: Check[] = [
   ...httpChecks,
   ...upgradeChecks,
   ...shutdownChecks,
+  ...wireChecks,
 ];

@@ -15,6 +15,12 @@ export const Opcode = { CONTINUATION: 0, TEXT: 1, BINARY: 2, CLOSE: 8, PING: 9, 
 export interface Frame {
   fin: boolean;
   rsv1: boolean;
+  rsv2: boolean;
+  rsv3: boolean;
+  /** Whether the MASK bit was set (a server must never set it). */
+  masked: boolean;
+  /** The length encoding the sender used: 7-bit, 16-bit or 64-bit. */
+  lengthForm: 7 | 16 | 64;
   opcode: number;
   payload: Buffer;
   /** Bytes the frame took on the wire (header + payload). */
@@ -26,7 +32,38 @@ export interface Frame {
 /** How the TCP connection ended. */
 export interface RawEnd {
   /** The close frame received before the end, if any. */
-  closeFrame: { code: number | undefined; reason: string } | undefined;
+  closeFrame: CloseFrameSeen | undefined;
+}
+
+/** A close frame as received. */
+export interface CloseFrameSeen {
+  /** The status code, undefined for an empty close frame. */
+  code: number | undefined;
+  reason: string;
+  /** The whole payload (code and reason bytes). */
+  payload: Buffer;
+}
+
+/** A data message as received: its frames put together (control frames in between skipped). */
+export interface RawMessage {
+  opcode: number;
+  /** RSV1 of the first frame (permessage-deflate: compressed). */
+  compressed: boolean;
+  /** The payload of all frames, still compressed when `compressed`. */
+  payload: Buffer;
+  /** The frames it came in. */
+  frames: Frame[];
+  /** Index in `frames` of the message's first frame, and just after its last frame. */
+  start: number;
+  next: number;
+}
+
+/** What {@link RawClient.waitCloseOrEnd} saw first. */
+export interface CloseOrEnd {
+  /** The first close frame received, if one came before the TCP connection ended. */
+  closeFrame: CloseFrameSeen | undefined;
+  /** Whether the TCP connection has ended. */
+  ended: boolean;
 }
 
 /** Handshake response. */
@@ -43,30 +80,57 @@ export interface RawConnectOptions {
   timeoutMs?: number;
 }
 
-function encodeFrame(opcode: number, payload: Buffer, fin: boolean, rsv1: boolean, mask: boolean): Buffer {
-  const length = payload.length;
-  const headerLength = 2 + (length < 126 ? 0 : length < 65536 ? 2 : 8) + (mask ? 4 : 0);
+/** How {@link buildFrame} shapes a frame: anything a conforming client would never send included. */
+export interface FrameOptions {
+  /** FIN bit (default true). */
+  fin?: boolean;
+  rsv1?: boolean;
+  rsv2?: boolean;
+  rsv3?: boolean;
+  /** MASK bit and a masked payload (default true: clients must mask). */
+  mask?: boolean;
+  /** The 4-byte masking key (default: random). `Buffer.alloc(4)` is the all-zero key. */
+  maskKey?: Buffer;
+  /** Length encoding: 7-bit, 16-bit or 64-bit (default: the minimal one, as senders must use). */
+  lengthForm?: 7 | 16 | 64;
+  /** Value written in the length field instead of the payload's size (the payload is still appended as is). */
+  declaredLength?: bigint;
+}
+
+/** Encodes one frame as a client would send it, or as `options` bend it. */
+export function buildFrame(opcode: number, payload: Buffer | string, options: FrameOptions = {}): Buffer {
+  const data = typeof payload === "string" ? Buffer.from(payload) : payload;
+  const length = data.length;
+  const mask = options.mask ?? true;
+  const form = options.lengthForm ?? (length < 126 ? 7 : length < 65536 ? 16 : 64);
+  const declared = options.declaredLength ?? BigInt(length);
+  const headerLength = 2 + (form === 7 ? 0 : form === 16 ? 2 : 8) + (mask ? 4 : 0);
   const frame = Buffer.allocUnsafe(headerLength + length);
-  frame[0] = (fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | opcode;
+  frame[0] =
+    ((options.fin ?? true) ? 0x80 : 0) |
+    (options.rsv1 ? 0x40 : 0) |
+    (options.rsv2 ? 0x20 : 0) |
+    (options.rsv3 ? 0x10 : 0) |
+    (opcode & 0x0f);
   let offset = 2;
-  if (length < 126) {
-    frame[1] = (mask ? 0x80 : 0) | length;
-  } else if (length < 65536) {
+  if (form === 7) {
+    frame[1] = (mask ? 0x80 : 0) | Number(declared & 0x7fn);
+  } else if (form === 16) {
     frame[1] = (mask ? 0x80 : 0) | 126;
-    frame.writeUInt16BE(length, 2);
+    frame.writeUInt16BE(Number(declared & 0xffffn), 2);
     offset = 4;
   } else {
     frame[1] = (mask ? 0x80 : 0) | 127;
-    frame.writeBigUInt64BE(BigInt(length), 2);
+    frame.writeBigUInt64BE(declared & 0xffffffffffffffffn, 2);
     offset = 10;
   }
   if (mask) {
-    const key = randomBytes(4);
-    key.copy(frame, offset);
+    const key = options.maskKey ?? randomBytes(4);
+    key.copy(frame, offset, 0, 4);
     offset += 4;
-    for (let i = 0; i < length; i++) frame[offset + i] = (payload[i] as number) ^ (key[i & 3] as number);
+    for (let i = 0; i < length; i++) frame[offset + i] = (data[i] as number) ^ (key[i & 3] as number);
   } else {
-    payload.copy(frame, offset);
+    data.copy(frame, offset);
   }
   return frame;
 }
@@ -82,6 +146,66 @@ export function inflateMessage(data: Buffer): Buffer {
   return inflateRawSync(Buffer.concat([data, Buffer.from([0x00, 0x00, 0xff, 0xff])]), {
     finishFlush: zlibConstants.Z_SYNC_FLUSH,
   });
+}
+
+const DEFLATE_TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+
+/** Negotiated permessage-deflate rules for one direction (RFC 7692 §7.1). */
+export interface DeflateRules {
+  /** LZ77 window of the sender: 8–15 bits (15 when not negotiated). */
+  windowBits: number;
+  /** Whether the sender keeps its context from message to message (no `*_no_context_takeover`). */
+  contextTakeover: boolean;
+}
+
+/**
+ * Inflates the server's messages as a client bound by `rules` must: with a window of exactly
+ * `windowBits` (a stream that refers further back fails: the output is taken 64 bytes at a time,
+ * so zlib cannot reach back through its output buffer) and with or without the previous messages
+ * as context.
+ */
+export class MessageInflater {
+  readonly rules: DeflateRules;
+  #stream: Buffer[] = [];
+  #produced = 0;
+
+  constructor(rules: DeflateRules) {
+    this.rules = rules;
+  }
+
+  inflate(payload: Buffer): Buffer {
+    const options = { windowBits: this.rules.windowBits, chunkSize: 64, finishFlush: zlibConstants.Z_SYNC_FLUSH };
+    if (!this.rules.contextTakeover) return inflateRawSync(Buffer.concat([payload, DEFLATE_TAIL]), options);
+    this.#stream.push(payload, DEFLATE_TAIL);
+    const all = inflateRawSync(Buffer.concat(this.#stream), options);
+    const message = all.subarray(this.#produced);
+    this.#produced = all.length;
+    return Buffer.from(message);
+  }
+}
+
+/**
+ * Compresses client messages within `rules`: a window of `windowBits`, and with context takeover
+ * the previous messages as the preset dictionary (the receiver's window holds exactly them).
+ */
+export class MessageDeflater {
+  readonly rules: DeflateRules;
+  #history = Buffer.alloc(0);
+
+  constructor(rules: DeflateRules) {
+    this.rules = rules;
+  }
+
+  deflate(data: Buffer): Buffer {
+    const dictionary = this.rules.contextTakeover && this.#history.length > 0 ? this.#history : undefined;
+    const compressed = deflateRawSync(data, {
+      windowBits: this.rules.windowBits,
+      finishFlush: zlibConstants.Z_SYNC_FLUSH,
+      ...(dictionary === undefined ? {} : { dictionary }),
+    });
+    if (this.rules.contextTakeover) this.#history = Buffer.concat([this.#history, data]).subarray(-32768);
+    return compressed.subarray(0, compressed.length - 4);
+  }
 }
 
 /** A raw client connection. */
@@ -184,9 +308,13 @@ export class RawClient {
   }
 
   /** Sends one frame (masked unless told otherwise). */
-  sendFrame(opcode: number, payload: Buffer | string, options: { fin?: boolean; rsv1?: boolean; mask?: boolean } = {}): void {
-    const data = typeof payload === "string" ? Buffer.from(payload) : payload;
-    this.socket.write(encodeFrame(opcode, data, options.fin ?? true, options.rsv1 ?? false, options.mask ?? true));
+  sendFrame(opcode: number, payload: Buffer | string, options: FrameOptions = {}): void {
+    this.socket.write(buildFrame(opcode, payload, options));
+  }
+
+  /** Writes bytes as they are (e.g. several frames from {@link buildFrame} in one TCP write). */
+  write(bytes: Buffer | Buffer[]): void {
+    this.socket.write(Array.isArray(bytes) ? Buffer.concat(bytes) : bytes);
   }
 
   sendText(text: string): void {
@@ -244,6 +372,63 @@ export class RawClient {
     }
   }
 
+  /**
+   * Waits for the next complete data message from frame index `from` on: its frames put together,
+   * pings and pongs in between skipped. Throws if a close frame or the end of the connection comes first.
+   */
+  async nextMessage(from = 0, timeoutMs = 5000): Promise<RawMessage> {
+    const deadline = Date.now() + timeoutMs;
+    let index = from;
+    let start = -1;
+    const parts: Frame[] = [];
+    for (;;) {
+      const remaining = deadline - Date.now();
+      const frame = await this.nextFrame(() => true, Math.max(remaining, 1), index).catch((error: Error) => {
+        const close = this.#closeFrame;
+        const seen = close === undefined ? "" : `; close frame ${close.code ?? "without a code"}`;
+        throw new Error(`no complete message within ${timeoutMs} ms: ${error.message}${seen}`);
+      });
+      const at = this.frames.indexOf(frame, index);
+      index = at + 1;
+      if (frame.opcode === Opcode.PING || frame.opcode === Opcode.PONG) continue;
+      if (frame.opcode === Opcode.CLOSE) {
+        throw new Error(
+          `close frame ${frame.payload.length >= 2 ? frame.payload.readUInt16BE(0) : "without a code"} instead of a message`,
+        );
+      }
+      if (start === -1) start = at;
+      parts.push(frame);
+      if (frame.fin) {
+        const head = parts[0] as Frame;
+        return {
+          opcode: head.opcode,
+          compressed: head.rsv1,
+          payload: Buffer.concat(parts.map((p) => p.payload)),
+          frames: parts,
+          start,
+          next: index,
+        };
+      }
+    }
+  }
+
+  /** Waits until a close frame arrives or the TCP connection ends, whichever comes first, up to `timeoutMs`. */
+  async waitCloseOrEnd(timeoutMs = 5000): Promise<CloseOrEnd> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (this.#closeFrame !== undefined || this.#isEnded) return { closeFrame: this.#closeFrame, ended: this.#isEnded };
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw new Error(`neither a close frame nor the end of the connection within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, remaining);
+        this.#waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
   /** Stops reading from the socket (the kernel buffers fill, the server sees backpressure). */
   pause(): void {
     this.socket.pause();
@@ -281,6 +466,7 @@ export class RawClient {
         length = Number(buffer.readBigUInt64BE(2));
         offset = 10;
       }
+      const lengthForm = (second & 0x7f) === 126 ? 16 : (second & 0x7f) === 127 ? 64 : 7;
       const masked = (second & 0x80) !== 0;
       if (masked) offset += 4;
       if (buffer.length < offset + length) break;
@@ -292,6 +478,10 @@ export class RawClient {
       const frame: Frame = {
         fin: (first & 0x80) !== 0,
         rsv1: (first & 0x40) !== 0,
+        rsv2: (first & 0x20) !== 0,
+        rsv3: (first & 0x10) !== 0,
+        masked,
+        lengthForm,
         opcode: first & 0x0f,
         payload,
         wireLength: offset + length,
@@ -299,9 +489,10 @@ export class RawClient {
       };
       this.bytesReceived += frame.wireLength;
       if (frame.opcode === Opcode.CLOSE) {
-        this.#closeFrame = {
+        this.#closeFrame ??= {
           code: payload.length >= 2 ? payload.readUInt16BE(0) : undefined,
           reason: payload.length > 2 ? payload.subarray(2).toString("utf8") : "",
+          payload,
         };
       }
       this.frames.push(frame);
