@@ -276,16 +276,19 @@ export async function runAdapter(adapter: string, options: Omit<RunOptions, "ada
     return skipAll(checks, adapter, "fail", detail);
   }
   log(`[${adapter}] fixture up (pid ${fixture.child.pid}, adapter ${fixture.adapter}), running ${checks.length} checks`);
-  const ordered = [...checks.filter((c) => c.slow), ...checks.filter((c) => !c.slow)];
+  const shared = checks.filter((c) => !c.exclusive);
+  const ordered = [...shared.filter((c) => c.slow), ...shared.filter((c) => !c.slow)];
   const results = new Map<string, CheckResult>();
+  const run = async (check: Check) => {
+    const result = await runCheck(check, adapter, fixture);
+    results.set(check.id, result);
+    log(
+      `[${adapter}] ${result.status.padEnd(9)} ${check.id} (${result.ms} ms)${result.status === "fail" ? ` — ${result.detail}` : ""}`,
+    );
+  };
   try {
-    await pool(ordered, options.concurrency ?? 6, async (check) => {
-      const result = await runCheck(check, adapter, fixture);
-      results.set(check.id, result);
-      log(
-        `[${adapter}] ${result.status.padEnd(9)} ${check.id} (${result.ms} ms)${result.status === "fail" ? ` — ${result.detail}` : ""}`,
-      );
-    });
+    for (const check of checks.filter((c) => c.exclusive)) await run(check);
+    await pool(ordered, options.concurrency ?? 6, run);
   } finally {
     await stopFixture(fixture);
   }

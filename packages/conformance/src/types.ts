@@ -66,5 +66,10 @@ export interface Check {
   timeoutMs?: number;
   /** Long checks start first so the suite finishes sooner. */
   slow?: boolean;
+  /**
+   * Runs alone, before the others: checks that load the fixture's CPU or memory (floods), so that
+   * they neither starve the timers other checks measure nor measure other checks' memory.
+   */
+  exclusive?: boolean;
   run(ctx: CheckContext): Promise<void | CheckOutcome>;
 }

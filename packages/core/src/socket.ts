@@ -510,13 +510,14 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
 
   /**
    * The client sent a ping; the engine answered it unless the send buffer was over the limit.
-   * `pongDropped` says which when the adapter knows; otherwise core tells from the buffer (an
-   * engine's pong is dropped only over `maxBackpressure`, and a pong frame is at most 127 bytes).
+   * `pongDropped` says which when the adapter knows; otherwise core tells from the buffer: over
+   * `maxBackpressure` after the engine's answer means dropped (off by one pong, the one that
+   * crossed the limit).
    */
   enginePing(data: Buffer, pongDropped?: boolean): void {
     const runtime = this.runtime;
     this.lastActivity = runtime.clock.now;
-    const dropped = pongDropped ?? this.bufferedAmount > runtime.limits.maxBackpressure + 127;
+    const dropped = pongDropped ?? this.bufferedAmount > runtime.limits.maxBackpressure;
     if (dropped) runtime.counters.pongsDropped++;
     this.#emit("ping", this.handlers.ping, data);
   }
