@@ -105,6 +105,16 @@ class Queued {
   }
 }
 
+/** The socket's callback for compressed writes, made once. */
+function writtenCallback(ws: TaggedWebSocket): () => void {
+  let written = ws[kWritten];
+  if (written === undefined) {
+    written = () => ws[kSocket].engineDrain();
+    ws[kWritten] = written;
+  }
+  return written;
+}
+
 function createDriver(
   limits: ResolvedWebSocketLimits,
 ): SocketDriver<TaggedWebSocket> & { overLimit(ws: TaggedWebSocket): boolean } {
@@ -152,7 +162,7 @@ function createDriver(
       const options = sendOptions[(isBinary ? 2 : 0) + (compress ? 1 : 0)] as (typeof sendOptions)[number];
       // A compressed message is written later (ws compresses asynchronously): its write tells the socket
       // its buffer shrank, since the net socket's own drain only follows a full write buffer.
-      if (compress) ws.send(data, options, (ws[kWritten] ??= () => ws[kSocket].engineDrain()));
+      if (compress) ws.send(data, options, writtenCallback(ws));
       else ws.send(data, options);
       return queuedStatus(ws, before);
     },
