@@ -56,15 +56,25 @@ export function freePort(): Promise<number> {
  * Which engine a process really loaded, for programs that do not print it (the spec's examples):
  * a Node process with uWebSockets.js has its native module mapped; Bun is its own executable.
  */
-function loadedEngine(child: ChildProcess): string | undefined {
-  try {
-    const maps = readFileSync(`/proc/${child.pid}/maps`, "utf8");
-    if (/uws_linux_[\w]+\.node/.test(maps)) return "uws";
-    if (/\/bun(\s|$)/m.test(readFileSync(`/proc/${child.pid}/cmdline`, "utf8").split("\0")[0] ?? "")) return "bun";
-    return "node";
-  } catch {
-    return undefined;
+async function loadedEngine(child: ChildProcess, expected: string): Promise<string | undefined> {
+  const read = (): string | undefined => {
+    try {
+      const maps = readFileSync(`/proc/${child.pid}/maps`, "utf8");
+      if (/uws_linux_[\w]+\.node/.test(maps)) return "uws";
+      if (/\/bun$/.test(readFileSync(`/proc/${child.pid}/cmdline`, "utf8").split("\0")[0] ?? "")) return "bun";
+      return "node";
+    } catch {
+      return undefined;
+    }
+  };
+  // Programs may print before they listen, and uWS loads at listen(): give it a moment to appear.
+  const deadline = Date.now() + 3000;
+  let engine = read();
+  while (engine !== expected && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    engine = read();
   }
+  return engine;
 }
 
 /** A running process with its combined output. */
@@ -118,17 +128,18 @@ export function runProcess(
       output += chunk.toString();
       if (ready.test(output)) {
         clearTimeout(timer);
-        const serving = /\(adapter: ([\w-]+)\)/.exec(output)?.[1] ?? loadedEngine(child);
-        if (adapter !== undefined && serving !== adapter) {
-          child.kill("SIGKILL");
-          reject(
-            new Error(
-              `asked for adapter "${adapter}" but the process runs "${serving ?? "an unnamed adapter"}"; output:\n${output}`,
-            ),
-          );
-          return;
-        }
-        resolve(running);
+        const named = /\(adapter: ([\w-]+)\)/.exec(output)?.[1];
+        const serving = named !== undefined || adapter === undefined ? Promise.resolve(named) : loadedEngine(child, adapter);
+        void serving.then((engine) => {
+          if (adapter !== undefined && engine !== adapter) {
+            child.kill("SIGKILL");
+            reject(
+              new Error(
+                `asked for adapter "${adapter}" but the process runs "${engine ?? "an unknown engine"}"; output:\n${output}`,
+              ),
+            );
+          } else resolve(running);
+        });
       }
     };
     child.stdout?.on("data", onData);
