@@ -318,11 +318,11 @@ async function stop(state, ports) {
   return undefined;
 }
 
+/** The end of a failed command's output, with every line that names a failure first (a long report hides them). */
 function tail(log, lines = 25) {
-  const text = existsSync(log) ? readFileSync(log, "utf8").trimEnd() : "";
-  return text
-    .split("\n")
-    .slice(-lines)
+  const all = (existsSync(log) ? readFileSync(log, "utf8").trimEnd() : "").split("\n");
+  const failures = all.filter((line) => /\bFAIL\b|Error:/.test(line)).slice(0, 40);
+  return [...failures, ...(failures.length > 0 ? ["..."] : []), ...all.slice(-lines)]
     .map((line) => `        | ${line}`)
     .join("\n");
 }

@@ -83,6 +83,46 @@ describe.skipIf(skip !== undefined)(`Redis backplane cluster (bun + node + uws)$
 
   const send = (client: TestClient, value: unknown) => client.send(JSON.stringify(value));
 
+  /** How many connections Redis counts on a topic's channel (one per subscribed instance). */
+  async function channelSubscribers(topic: string): Promise<number> {
+    const [, subscribers] = (await probe.pubsub("NUMSUB", `verb:${topic}`)) as [string, number];
+    return Number(subscribers);
+  }
+
+  async function until(condition: () => Promise<boolean>, what: string): Promise<void> {
+    for (let i = 0; i < 200; i++) {
+      if (await condition()) return;
+      await sleep(25);
+    }
+    throw new Error(`${what}: not reached within 5 s`);
+  }
+
+  it("Redis subscriptions are reference-counted per instance: one per topic, released when the last local socket leaves", async () => {
+    for (const name of NAMES) {
+      const topic = `refcount-${name}`;
+      const [first, second] = [await connect(name, ""), await connect(name, "")];
+      for (const client of [first, second]) {
+        send(client, { type: "subscribe", topic });
+        await json(client, "subscribed");
+      }
+      await until(async () => (await channelSubscribers(topic)) === 1, `${name}: the channel subscribed`);
+      expect(await channelSubscribers(topic), `${name}: two local subscribers, one Redis subscription`).toBe(1);
+      expect((await metrics(name)).backplane.topics).toBeGreaterThanOrEqual(1);
+      first.close(1000);
+      await first.waitClose();
+      // The other socket still listens: the instance keeps the channel. A publish from another instance proves it.
+      const other = NAMES.find((n) => n !== name) as Name;
+      const publisher = await connect(other, "client=rc-pub");
+      send(publisher, { type: "publish", topic, message: "still subscribed" });
+      expect((await json(second, "published")).message).toBe("still subscribed");
+      expect(await channelSubscribers(topic)).toBe(1);
+      second.close(1000);
+      await second.waitClose();
+      await until(async () => (await channelSubscribers(topic)) === 0, `${name}: the channel released`);
+      publisher.close(1000);
+    }
+  });
+
   it("room chat crosses instances: every member once, never the sender", async () => {
     const [a, b, c] = await Promise.all([connect("bun", "client=ra"), connect("node", "client=rb"), connect("uws", "client=rc")]);
     for (const client of [a, b, c]) {

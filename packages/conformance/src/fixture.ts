@@ -110,6 +110,25 @@ async function runCommand(ws: VerbSocket<Data>, command: Record<string, unknown>
     case "close":
       ws.close(command.code as number | undefined, command.reason as string | undefined);
       return;
+    case "close-terminate":
+      // Two ways to end at once: the first wins, the close hook runs once.
+      ws.close(4006, "first");
+      ws.terminate();
+      return;
+    case "close-twice":
+      ws.close(4007, "once");
+      ws.close(4008, "twice");
+      return;
+    case "interleave": {
+      // Sends, publishes and a close in one callback: each subscriber sees them in this order.
+      const topic = command.topic as string;
+      ws.send("i1");
+      app.publish(topic, "i2");
+      ws.send("i3");
+      app.publish(topic, "i4");
+      ws.close(4005, "after");
+      return;
+    }
     case "terminate":
       ws.terminate();
       record(idOf(ws), { type: "terminated", readyState: ws.readyState, send: ws.send("after terminate") });
@@ -284,7 +303,49 @@ async function runCommand(ws: VerbSocket<Data>, command: Record<string, unknown>
   }
 }
 
+/**
+ * The "failing" profile: `?fail=<hook>-throw|reject` makes that hook fail after it did its work,
+ * `?listen=<event>-throw|reject` attaches a per-socket listener that fails the same way.
+ */
+function failing(options: WebSocketOptions<Data>): WebSocketOptions<Data> {
+  const wrap =
+    <A extends unknown[]>(name: string, hook: ((ws: VerbSocket<Data>, ...args: A) => unknown) | undefined) =>
+    (ws: VerbSocket<Data>, ...args: A): unknown => {
+      const result = hook?.(ws, ...args);
+      const fail = ws.request.query.fail;
+      if (fail === `${name}-throw`) throw new Error(`the ${name} hook threw`);
+      if (fail === `${name}-reject`)
+        return Promise.resolve(result).then(() => Promise.reject(new Error(`the ${name} hook rejected`)));
+      return result;
+    };
+  const open = wrap("open", options.open);
+  return {
+    ...options,
+    open(ws) {
+      const listen = ws.request.query.listen;
+      if (listen !== undefined) {
+        const [event, how] = listen.split("-") as ["message" | "close" | "ping" | "pong" | "drain", string];
+        ws.on(event, () => {
+          if (how === "throw") throw new Error(`the ${event} listener threw`);
+          return Promise.reject(new Error(`the ${event} listener rejected`));
+        });
+      }
+      return open(ws);
+    },
+    message: wrap("message", options.message),
+    close: wrap("close", options.close),
+    ping: wrap("ping", options.ping),
+    pong: wrap("pong", options.pong),
+    drain: wrap("drain", options.drain),
+  };
+}
+
 function hooks(profile: string, app: VerbApp<Data>): WebSocketOptions<Data> {
+  const all = profileHooks(profile, app);
+  return profile === "failing" ? failing(all) : all;
+}
+
+function profileHooks(profile: string, app: VerbApp<Data>): WebSocketOptions<Data> {
   return {
     open(ws) {
       const id = ws.request.query.id ?? `anon-${Math.random().toString(36).slice(2)}`;
@@ -419,6 +480,10 @@ export const PROFILES: Record<string, Partial<WebSocketOptions<Data>>> = {
   bpdedicated: { compression: "dedicated", maxBackpressure: 64 * 1024 },
   backplane: {},
   pingflood: { maxBackpressure: 256 * 1024 },
+  failing: { maxBackpressure: 64 * 1024 },
+  closeonce: { idleTimeout: 2, sendPings: false, maxBackpressure: 1024 * 1024, closeOnBackpressureLimit: true },
+  shutdown4: {},
+  shutdown5: {},
   slowmem: { maxBackpressure: 8 * 1024 * 1024 },
   fragments: {},
 };

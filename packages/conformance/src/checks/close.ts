@@ -3,14 +3,84 @@
  */
 
 import assert from "node:assert/strict";
-import { Opcode } from "../clients/raw.js";
+import { Opcode, type RawClient } from "../clients/raw.js";
 import { deviationOrFail } from "../deviations.js";
-import type { Check } from "../types.js";
+import type { Check, CheckContext, FixtureEvent } from "../types.js";
 import { cmd } from "./helpers.js";
 
 const category = "close";
 
+/** Ends a connection one way, waits until the TCP connection is over, and returns the close hook's events for it. */
+async function closeEvents(
+  ctx: CheckContext,
+  profile: string,
+  end: (raw: RawClient, id: string) => Promise<void> | void,
+): Promise<FixtureEvent[]> {
+  const id = ctx.id();
+  const raw = await ctx.raw(profile, id, { query: "silent=1" });
+  await end(raw, id);
+  await raw.waitEnd(10_000);
+  // The engine reported the end before the client saw it: a second close hook would be recorded by now.
+  return (await ctx.events(id)).filter((e) => e.type === "close");
+}
+
 export const closeChecks: Check[] = [
+  {
+    id: "close.hook-once",
+    title:
+      "the close hook runs exactly once, with the first close's code: terminate(), idle timeout, backpressure close, server shutdown, close then terminate, close twice, client and server closing at once",
+    category,
+    slow: true,
+    timeoutMs: 30_000,
+    async run(ctx) {
+      const scenarios: [string, string, (raw: RawClient, id: string) => Promise<void> | void, number, string][] = [
+        ["terminate()", "closeonce", (raw) => raw.sendText(cmd({ op: "terminate" })), 1006, ""],
+        ["idle timeout", "closeonce", () => {}, 1006, "idle timeout"],
+        [
+          "backpressure close",
+          "closeonce",
+          (raw) => {
+            raw.pause();
+            // More than the kernel's buffers hold on loopback, so that the server's own buffer passes the limit.
+            raw.sendText(cmd({ op: "send", count: 24, size: 1024 * 1024, binary: true }));
+            setTimeout(() => raw.resume(), 300);
+          },
+          1006,
+          "backpressure limit",
+        ],
+        ["close then terminate", "closeonce", (raw) => raw.sendText(cmd({ op: "close-terminate" })), 4006, "first"],
+        ["close twice", "closeonce", (raw) => raw.sendText(cmd({ op: "close-twice" })), 4007, "once"],
+        [
+          "client and server at once",
+          "closeonce",
+          (raw) => {
+            raw.sendText(cmd({ op: "close", code: 4009, reason: "server" }));
+            raw.sendClose(4010, "client");
+          },
+          4009,
+          "server",
+        ],
+        [
+          "server shutdown",
+          "shutdown5",
+          async () => {
+            const response = await ctx.http("main", "/__control/close/shutdown5?timeout=2000", { method: "POST" });
+            assert.equal(response.status, 200);
+          },
+          1001,
+          "",
+        ],
+      ];
+      await Promise.all(
+        scenarios.map(async ([what, profile, end, code, reason]) => {
+          const closes = await closeEvents(ctx, profile, end);
+          assert.equal(closes.length, 1, `${what}: the close hook ran ${closes.length} times`);
+          assert.equal(closes[0]?.code, code, `${what}: close code`);
+          assert.equal(closes[0]?.reason, reason, `${what}: close reason`);
+        }),
+      );
+    },
+  },
   {
     id: "close.client-code-reason",
     title: "client close 4000 + reason reaches close(ws, code, reason)",

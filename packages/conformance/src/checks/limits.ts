@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { deflateMessage, Opcode } from "../clients/raw.js";
 import { deviationOrFail } from "../deviations.js";
 import type { Check, CheckContext } from "../types.js";
-import { DEFLATE_OFFER } from "./helpers.js";
+import { cmd, DEFLATE_OFFER, greeted } from "./helpers.js";
 
 const category = "limits";
 
@@ -18,6 +18,36 @@ async function expect1009(ctx: CheckContext, id: string): Promise<void> {
 }
 
 export const limitChecks: Check[] = [
+  {
+    id: "limits.engine-defaults",
+    title:
+      "the defaults are Verb's on every engine, never the engine's own: a 16 MiB message passes and 16 MiB + 1 gets 1009; sends to a stalled reader drop once about 16 MiB is buffered",
+    category,
+    exclusive: true,
+    timeoutMs: 30_000,
+    async run(ctx) {
+      const MiB = 1024 * 1024;
+      const { id, client } = await greeted(ctx, "main");
+      const exact = Buffer.alloc(16 * MiB, 0x42);
+      client.send(exact, { binary: true });
+      const echo = await client.message(1, 15_000);
+      assert.equal(echo.data.length, 16 * MiB, "a message of exactly the default maxPayloadLength (uWS's own is 16 KiB)");
+      client.send(Buffer.alloc(16 * MiB + 1, 0x43), { binary: true });
+      await expect1009(ctx, id);
+      // Backpressure: uWS's own default is 64 KiB, ws has none.
+      const floodId = ctx.id();
+      const reader = await ctx.raw("main", floodId, { query: "silent=1" });
+      reader.pause();
+      reader.sendText(cmd({ op: "flood", size: 64 * 1024, max: 1024 }));
+      const flooded = await ctx.waitEvent(floodId, (e) => e.type === "flooded", "the flood", 15_000);
+      const buffered = flooded.bufferedAmount as number;
+      assert.ok((flooded.accepted as number) < 1024, "sends to a stalled reader must drop before 64 MiB");
+      assert.ok(
+        buffered >= 16 * MiB - 256 * 1024 && buffered <= 16 * MiB + 2 * 64 * 1024,
+        `${(buffered / MiB).toFixed(2)} MiB buffered at the first drop; the default limit is 16 MiB`,
+      );
+    },
+  },
   {
     id: "limits.at-limit",
     title: "a message of exactly maxPayloadLength (1024) is accepted",

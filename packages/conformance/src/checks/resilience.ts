@@ -334,6 +334,9 @@ export const resilienceChecks: Check[] = [
       const again = await ctx.open("queue", ctx.id(), { query: "silent=1" });
       again.send(cmd({ op: "register", clientId }));
       assert.equal((await again.message()).text, `registered:${clientId}`, "nothing is delivered twice");
+      // And nothing comes later either: the next answer follows directly.
+      again.send(cmd({ op: "registered", clientId }));
+      assert.equal((await again.message()).text, "registered?:true", "no replay after the registration");
     },
   },
   {

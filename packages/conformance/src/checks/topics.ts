@@ -40,6 +40,27 @@ function unique(ctx: CheckContext, name: string): string {
 
 export const topicChecks: Check[] = [
   {
+    id: "topics.interleaved-order",
+    title:
+      "sends, server publishes and a close made in one callback reach a subscriber in that order (uWS defers server publishes: they are flushed first)",
+    category,
+    async run(ctx) {
+      const topic = unique(ctx, "interleave");
+      const actor = await ctx.raw("main", ctx.id(), { query: "silent=1" });
+      actor.sendText(cmd({ op: "subscribe", topic }));
+      await actor.nextFrame((f) => f.opcode === Opcode.TEXT);
+      const other = await subscriber(ctx, "main", topic);
+      actor.sendText(cmd({ op: "interleave", topic }));
+      const close = await actor.nextFrame((f) => f.opcode === Opcode.CLOSE);
+      const before = actor.frames.slice(0, actor.frames.indexOf(close));
+      const texts = before.filter((f) => f.opcode === Opcode.TEXT).map((f) => f.payload.toString());
+      assert.deepEqual(texts.slice(1), ["i1", "i2", "i3", "i4"], "the socket that did it, before its close");
+      assert.equal(close.payload.readUInt16BE(0), 4005, "then its close");
+      assert.equal((await other.message()).text, "i2");
+      assert.equal((await other.message()).text, "i4");
+    },
+  },
+  {
     id: "topics.self-exclusion",
     title: "ws.publish reaches every subscriber but the sender",
     category,
