@@ -633,7 +633,9 @@ async function main(): Promise<void> {
   const realtimeHandle = await realtime.listen(0, "127.0.0.1");
   handles.set("realtime", realtimeHandle);
   ports.realtime = realtimeHandle.port;
-  process.stdout.write(`${JSON.stringify({ ready: true, adapter, ports, pid: process.pid })}\n`);
+  const bun = (globalThis as { Bun?: { version: string } }).Bun;
+  const runtime = bun !== undefined ? `bun ${bun.version}` : `node ${process.versions.node}`;
+  process.stdout.write(`${JSON.stringify({ ready: true, adapter, runtime, ports, pid: process.pid })}\n`);
 }
 
 main().catch((error: unknown) => {

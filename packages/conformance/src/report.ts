@@ -14,6 +14,11 @@ export function formatReport(results: CheckResult[]): string {
   const titleWidth = Math.min(92, Math.max(...results.map((r) => r.title.length)));
   const columnWidth = Math.max(6, ...adapters.map((a) => a.length + 1));
   const lines: string[] = [];
+  const legend = adapters.map((adapter) => {
+    const runtime = results.find((r) => r.adapter === adapter && r.runtime !== "")?.runtime;
+    return runtime === undefined ? `${adapter}: did not start` : `${adapter}: ${runtime} / ${adapter}`;
+  });
+  lines.push(`columns: ${legend.join(" · ")}`, "");
   const header = `${"check".padEnd(titleWidth)} ${adapters.map((a) => a.padStart(columnWidth)).join("")}`;
   lines.push(header, "-".repeat(header.length));
   let category = "";
@@ -31,11 +36,18 @@ export function formatReport(results: CheckResult[]): string {
     lines.push(`${title.padEnd(titleWidth)} ${cells.join("")}`);
   }
   lines.push("");
+  const categories = new Map<string, number>();
+  for (const id of ids) {
+    const category = (results.find((r) => r.id === id) as CheckResult).category;
+    categories.set(category, (categories.get(category) ?? 0) + 1);
+  }
+  lines.push(`${ids.length} checks: ${[...categories].map(([category, count]) => `${category} ${count}`).join(", ")}`);
   for (const adapter of adapters) {
     const mine = results.filter((r) => r.adapter === adapter);
     const count = (status: CheckStatus) => mine.filter((r) => r.status === status).length;
+    const runtime = mine.find((r) => r.runtime !== "")?.runtime;
     lines.push(
-      `${adapter}: ${count("pass")} pass, ${count("deviation")} documented deviation, ${count("skip")} skip, ${count("fail")} fail`,
+      `${runtime === undefined ? adapter : `${runtime} / ${adapter}`}: ${count("pass")} pass, ${count("deviation")} documented deviation, ${count("skip")} skip, ${count("fail")} fail`,
     );
   }
   const notes = results.filter((r) => r.status !== "pass" && r.detail);

@@ -41,6 +41,8 @@ interface Fixture {
   child: ChildProcess;
   /** The adapter the fixture reports it runs (`handle.adapter`). */
   adapter: string;
+  /** The runtime and version it runs on. */
+  runtime: string;
   ports: Record<string, number>;
   stderr: () => string;
   /** Set when the fixture process ended while checks were running. */
@@ -86,10 +88,16 @@ function startFixture(command: string, runtime: "bun" | "node", adapterSpecifier
       const line = stdout.split("\n").find((l) => l.startsWith("{"));
       if (line === undefined) return;
       try {
-        const ready = JSON.parse(line) as { ready: boolean; adapter: string; ports: Record<string, number> };
+        const ready = JSON.parse(line) as { ready: boolean; adapter: string; runtime: string; ports: Record<string, number> };
         if (!ready.ready) return;
         clearTimeout(timer);
-        const fixture: Fixture = { child, adapter: ready.adapter, ports: ready.ports, stderr: () => stderr };
+        const fixture: Fixture = {
+          child,
+          adapter: ready.adapter,
+          runtime: ready.runtime,
+          ports: ready.ports,
+          stderr: () => stderr,
+        };
         child.once("exit", (code, signal) => {
           fixture.exit = `the fixture process exited (${signal ?? `code ${code}`}); stderr: ${stderr.trim().slice(-1500)}`;
         });
@@ -177,7 +185,7 @@ async function runCheck(check: Check, adapter: string, fixture: Fixture): Promis
   const ctx = createContext(adapter, fixture, cleanups);
   const timeoutMs = check.timeoutMs ?? 15_000;
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const base = { id: check.id, title: check.title, category: check.category, adapter };
+  const base = { id: check.id, title: check.title, category: check.category, adapter, runtime: fixture.runtime };
   try {
     const outcome = await Promise.race([
       check.run(ctx),
@@ -214,12 +222,13 @@ async function pool<T>(items: T[], concurrency: number, work: (item: T) => Promi
   await Promise.all(workers);
 }
 
-function skipAll(checks: Check[], adapter: string, status: "skip" | "fail", detail: string): CheckResult[] {
+function skipAll(checks: Check[], adapter: string, status: "skip" | "fail", detail: string, runtime = ""): CheckResult[] {
   return checks.map((check) => ({
     id: check.id,
     title: check.title,
     category: check.category,
     adapter,
+    runtime,
     status,
     detail,
     ms: 0,
@@ -273,9 +282,11 @@ export async function runAdapter(adapter: string, options: Omit<RunOptions, "ada
     await stopFixture(fixture);
     const detail = `asked for adapter "${adapter}" but the fixture runs "${fixture.adapter}"`;
     log(`[${adapter}] ${detail}`);
-    return skipAll(checks, adapter, "fail", detail);
+    return skipAll(checks, adapter, "fail", detail, fixture.runtime);
   }
-  log(`[${adapter}] fixture up (pid ${fixture.child.pid}, adapter ${fixture.adapter}), running ${checks.length} checks`);
+  log(
+    `[${adapter}] fixture up (pid ${fixture.child.pid}, ${fixture.runtime} / ${fixture.adapter}), running ${checks.length} checks`,
+  );
   const shared = checks.filter((c) => !c.exclusive);
   const ordered = [...shared.filter((c) => c.slow), ...shared.filter((c) => !c.slow)];
   const results = new Map<string, CheckResult>();

@@ -14,6 +14,8 @@ export interface CheckResult {
   title: string;
   category: string;
   adapter: string;
+  /** The runtime and version the fixture ran on, e.g. `node 24.11.0` or `bun 1.4.5` (empty when it did not start). */
+  runtime: string;
   status: CheckStatus;
   detail: string;
   ms: number;

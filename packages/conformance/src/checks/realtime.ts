@@ -226,7 +226,11 @@ export const realtimeChecks: Check[] = [
       assert.equal(who.protocol, "bearer");
       const slow = await connect(ctx, "/auth/reject?token=slow-tok-alice");
       send(slow, { type: "whoami" });
-      assert.deepEqual((await json(slow, isWhoami)).user, { id: "alice", name: "Alice" }, "an async verifyToken with a real timer works");
+      assert.deepEqual(
+        (await json(slow, isWhoami)).user,
+        { id: "alice", name: "Alice" },
+        "an async verifyToken with a real timer works",
+      );
     },
   },
   {
