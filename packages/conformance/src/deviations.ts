@@ -17,6 +17,11 @@ export interface EngineDeviation {
   observed: string;
   /** Why, and where it comes from. */
   why: string;
+  /**
+   * What the application sees differently (a close code, a message it should never get), when
+   * the deviation is not on the wire alone. The main README's close section lists these.
+   */
+  app?: string;
 }
 
 export const ENGINE_DEVIATIONS: readonly EngineDeviation[] = [
@@ -37,6 +42,7 @@ export const ENGINE_DEVIATIONS: readonly EngineDeviation[] = [
     check: "protocol.corrupt-deflate",
     observed: "1009 message too big",
     why: 'uWS reports a compressed message that fails to inflate and one that inflates beyond maxPayloadLength with the same close reason ("Received too big message, or other inflation error"); the adapter cannot tell them apart and reports 1009.',
+    app: "a compressed message that does not inflate reaches the close hook as 1009, not 1007",
   },
   {
     adapter: "uws",
@@ -49,18 +55,21 @@ export const ENGINE_DEVIATIONS: readonly EngineDeviation[] = [
     check: "close.client-registered-codes",
     observed: "3001 → 1002 protocol error; 1012 → 1002 protocol error",
     why: "uWS accepts only 1000-1003, 1007-1011 and 4000-4999 from clients (uWebSockets src/WebSocketProtocol.h) and drops the connection on 1012-1014 and 3000-3999 before any adapter sees the code.",
+    app: "client close codes 1012–1014 and 3000–3999 reach the close hook as 1002",
   },
   {
     adapter: "uws",
     check: "protocol.unmasked-frame",
     observed: "read as masked: echoed uws-read",
     why: "uWS does not check the mask bit of client frames: it reads an unmasked frame as if masked, taking the next 4 bytes as the key (uWebSockets src/WebSocketProtocol.h consumeMessage). No adapter sees the bit.",
+    app: "an unmasked frame is not refused: the message hook gets it, decoded as if masked",
   },
   {
     adapter: "node",
     check: "hostile.fragments-over-cap",
     observed: "closed 1008 too many fragments",
     why: "ws keeps every fragment of a message as its own buffer until the last one (~150 B of heap each, measured); unbounded, a 16 MiB message of one-byte fragments would hold ~2.5 GB. The adapter caps fragments per message at maxPayloadLength / 64 (at least 16,384; ws option maxFragments), and ws closes with 1008 above it. Bun and uWS append fragments to one buffer and need no cap.",
+    app: 'a message in more than maxPayloadLength / 64 fragments closes with 1008 "too many fragments"',
   },
   {
     adapter: "uws",
@@ -103,6 +112,7 @@ export const ENGINE_DEVIATIONS: readonly EngineDeviation[] = [
     check: "wire.framing.unmasked",
     observed: 'not rejected: echoed "unmasked!!!!"',
     why: "uWS never reads the MASK bit of client frames: a server always parses a 4-byte masking key after the length (SHORT/MEDIUM/LONG_MESSAGE_HEADER = 6/8/14 bytes, uNetworking/uWebSockets src/WebSocketProtocol.h:61-63; consume and consumeMessage never test the bit), so the unmasked frame's first 4 payload bytes became the key and the next 4 bytes on the wire completed its payload. No adapter sees the frame.",
+    app: "an unmasked frame is not refused: the message hook gets it, decoded as if masked",
   },
   {
     adapter: "uws",
@@ -121,6 +131,7 @@ export const ENGINE_DEVIATIONS: readonly EngineDeviation[] = [
     check: "wire.fragmentation.binary-while-open",
     observed: "not rejected: a binary message echoed (66 69 72 73 74 01 02 03)",
     why: 'uWS refuses a new data frame inside an open fragmented message only when its opcode is below 2 (`!lastFin && getOpCode(src) < 2`, consumeMessage, uNetworking/uWebSockets src/WebSocketProtocol.h:361), i.e. text but not binary: the binary frame is taken as the open message\'s final fragment and "first" + 01 02 03 is delivered as one binary message. No adapter sees the frames.',
+    app: "a binary frame inside an open fragmented message completes it: the message hook gets one binary message",
   },
   {
     adapter: "uws",
@@ -182,6 +193,7 @@ export const ENGINE_DEVIATIONS: readonly EngineDeviation[] = [
     observed:
       "1012 → hook 1002 protocol error; wire close frame without a code / 1013 → hook 1002 protocol error; wire close frame without a code / 1014 → hook 1002 protocol error; wire close frame without a code",
     why: 'uWS accepts only 1000-1003, 1007-1011 and 4000-4999 from clients (parseClosePayload, uNetworking/uWebSockets src/WebSocketProtocol.h:189): 1012-1014 are reported as 1006 "Received invalid close payload" (the code is gone; the adapter maps the reason to 1002) and answered with end(1006), which formatClosePayload sends as a close frame without a code (uNetworking/uWebSockets src/WebSocketProtocol.h:200, WebSocketContext.h:182).',
+    app: "client close codes 1012–1014 reach the close hook as 1002",
   },
   {
     adapter: "uws",
@@ -189,6 +201,7 @@ export const ENGINE_DEVIATIONS: readonly EngineDeviation[] = [
     observed:
       "3000 → hook 1002 protocol error; wire close frame without a code / 3999 → hook 1002 protocol error; wire close frame without a code",
     why: 'uWS accepts only 1000-1003, 1007-1011 and 4000-4999 from clients (parseClosePayload, uNetworking/uWebSockets src/WebSocketProtocol.h:189): 3000-3999 are reported as 1006 "Received invalid close payload" (the code is gone; the adapter maps the reason to 1002) and answered with end(1006), which formatClosePayload sends as a close frame without a code (uNetworking/uWebSockets src/WebSocketProtocol.h:200, WebSocketContext.h:182).',
+    app: "client close codes 3000–3999 reach the close hook as 1002",
   },
   {
     adapter: "uws",
@@ -219,36 +232,42 @@ export const ENGINE_DEVIATIONS: readonly EngineDeviation[] = [
     check: "wire.close.one-byte-payload",
     observed: 'hook 1005 ""; wire close frame without a code',
     why: "uWS reads a close payload shorter than 2 bytes as no code at all (`if (length >= 2)`, parseClosePayload, uNetworking/uWebSockets src/WebSocketProtocol.h:186): it reports 1005, which the adapter cannot tell from an empty close frame, and answers with an empty close frame.",
+    app: "a 1-byte close payload reaches the close hook as 1005, not 1002",
   },
   {
     adapter: "uws",
     check: "wire.close.invalid-utf8-reason",
     observed: "hook 1002 protocol error; wire close frame without a code",
     why: 'uWS rejects a close reason that is not UTF-8 like an invalid code (parseClosePayload, uNetworking/uWebSockets src/WebSocketProtocol.h:189): one report, 1006 "Received invalid close payload", which the adapter can only map to 1002, and end(1006), which formatClosePayload sends as a close frame without a code (uNetworking/uWebSockets src/WebSocketProtocol.h:200, WebSocketContext.h:182).',
+    app: "a close reason that is not UTF-8 reaches the close hook as 1002, not 1007",
   },
   {
     adapter: "uws",
     check: "wire.deflate.shared.corrupt",
     observed: "hook 1009 message too big; wire no close frame; TCP closed",
     why: 'uWS reports a compressed message that fails to inflate with ERR_TOO_BIG_MESSAGE_INFLATION ("Received too big message, or other inflation error", handleFragment, uNetworking/uWebSockets src/WebSocketContext.h:84,143), like one that inflates beyond the limit: the adapter can only report 1009; forceClose sends no close frame.',
+    app: "a compressed message that does not inflate reaches the close hook as 1009, not 1007",
   },
   {
     adapter: "uws",
     check: "wire.deflate.dedicated.corrupt",
     observed: "hook 1009 message too big; wire no close frame; TCP closed",
     why: 'uWS reports a compressed message that fails to inflate with ERR_TOO_BIG_MESSAGE_INFLATION ("Received too big message, or other inflation error", handleFragment, uNetworking/uWebSockets src/WebSocketContext.h:84,143), like one that inflates beyond the limit: the adapter can only report 1009; forceClose sends no close frame.',
+    app: "a compressed message that does not inflate reaches the close hook as 1009, not 1007",
   },
   {
     adapter: "uws",
     check: "wire.deflate.rsv1-control",
     observed: "not rejected: pong answered",
     why: 'With compression negotiated uWS takes RSV1 on any frame as "this message is compressed": setCompressed (uNetworking/uWebSockets src/WebSocketContext.h:44) never looks at the opcode, and consume (uNetworking/uWebSockets src/WebSocketProtocol.h:488) rejects RSV1 only when compression is off. The ping is answered and the flag carries over to the next data message. No adapter sees the bit.',
+    app: "RSV1 on a ping is not refused: the ping hook runs",
   },
   {
     adapter: "uws",
     check: "wire.deflate.rsv1-continuation",
     observed: "hook 1009 message too big; wire no close frame; TCP closed",
     why: "uWS accepts RSV1 on a continuation frame (setCompressed ignores the opcode, uNetworking/uWebSockets src/WebSocketContext.h:44) and inflates the whole message; uncompressed data then fails with ERR_TOO_BIG_MESSAGE_INFLATION (uNetworking/uWebSockets src/WebSocketContext.h:143), which the adapter can only report as 1009; forceClose sends no close frame.",
+    app: "RSV1 on a continuation frame reaches the close hook as 1009, not 1002",
   },
   {
     adapter: "uws",
