@@ -43,6 +43,8 @@ export const controlChecks: Check[] = [
     id: "control.cork",
     title: "cork(fn) sends its messages in one write (the same sends uncorked leave one by one) and returns fn's result",
     category,
+    // Alone: a busy client process would read the uncorked frames in one go and the check could not tell.
+    exclusive: true,
     async run(ctx) {
       const chunksOf = async (corked: boolean) => {
         const raw = await ctx.raw("main", ctx.id(), { query: "silent=1" });
