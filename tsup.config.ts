@@ -20,6 +20,8 @@ function library(dir: string, entry: Record<string, string>, extra: Partial<Opti
 }
 
 export default defineConfig([
+  // Browser-safe: no Node built-ins (the client bundles it for browsers).
+  library("packages/protocol", { index: "src/index.ts" }, { platform: "neutral", target: "es2022" }),
   library("packages/core", { index: "src/index.ts" }),
   library("adapters/bun", { index: "src/index.ts" }),
   library("adapters/node", { index: "src/index.ts" }),

@@ -8,6 +8,7 @@ export default defineConfig({
     alias: {
       // Unit tests run against the sources; processes spawned by tests run the built packages.
       "@verb/core": here("./packages/core/src/index.ts"),
+      "@verb/protocol": here("./packages/protocol/src/index.ts"),
     },
   },
   test: {

@@ -63,6 +63,12 @@ export interface CloseOptions extends CloseSocketsOptions {
   notify?: boolean | string | object;
   /** Milliseconds to wait for send buffers to drain before closing (new upgrades get 503 meanwhile). Default 5000. */
   grace?: number;
+  /**
+   * Milliseconds over which clients should spread their reconnects: sent in the notice as
+   * `retryWindowMs` (@verb/client waits a uniformly random part of it before reconnecting), so a
+   * restart is not met by every client at once. Default: none.
+   */
+  retryWindow?: number;
 }
 
 /** Options of `app.closeOnSignals()`. */
@@ -211,6 +217,11 @@ export class VerbApp<Data = DefaultSocketData> {
   /** Whether a backplane carries publishes to other instances. */
   get hasBackplane(): boolean {
     return this.#backplane !== undefined;
+  }
+
+  /** @internal Whether session clients follow `topic` (it keeps a history). */
+  isStream(topic: string): boolean {
+    return this.#runtime?.streams.get(topic) !== undefined;
   }
 
   /** Counters and gauges of the running server (zeros when it is not listening). */
@@ -406,12 +417,18 @@ export class VerbApp<Data = DefaultSocketData> {
       log(this.#logger, "info", { open: runtime.sockets.size }, "closing the server");
       const notice = options.notify;
       if (notice !== undefined && notice !== false) {
+        const window = options.retryWindow;
         const text =
           notice === true
-            ? JSON.stringify({ type: "server_shutdown", message: "Server is shutting down", timestamp: new Date().toISOString() })
+            ? JSON.stringify({
+                type: "server_shutdown",
+                message: "Server is shutting down",
+                timestamp: new Date().toISOString(),
+                ...(window === undefined ? {} : { retryWindowMs: window }),
+              })
             : typeof notice === "string"
               ? notice
-              : JSON.stringify(notice);
+              : JSON.stringify(window === undefined ? notice : { retryWindowMs: window, ...notice });
         for (const socket of runtime.sockets) if (socket.readyState === 1) socket.send(text);
       }
       try {

@@ -16,6 +16,23 @@ export type HookResult = unknown;
 export type Message = string | Buffer;
 
 /**
+ * A request from a session client (`client.request()` of @verb/client): the message hook gets it
+ * as its third argument. The hook's return value (or what its promise resolves to) is the reply,
+ * unless the hook answers itself; a hook that throws or rejects answers an error. A request the
+ * client repeats after a reconnect is answered from a cache, never handled twice.
+ */
+export interface IncomingRequest {
+  /** The request's number in its session. */
+  readonly id: number;
+  /** Whether it was answered already. */
+  readonly answered: boolean;
+  /** Answers with `data` (any JSON value). */
+  reply(data: unknown): void;
+  /** Answers with an error. */
+  fail(error: string | { message: string; issues?: { path: string; message: string }[]; retryAfterMs?: number }): void;
+}
+
+/**
  * Lifecycle hooks. Every hook receives the same socket object for a given connection.
  * A hook that throws or rejects is reported to `error`; the connection and the server keep running.
  */
@@ -26,7 +43,7 @@ export interface WebSocketHandlers<Data = Record<string, unknown>> {
    * A message arrived. For one connection, messages are handled one at a time in arrival order:
    * when this hook returns a promise, the next message waits for it.
    */
-  message?: (ws: VerbSocket<Data>, message: Message) => HookResult;
+  message?: (ws: VerbSocket<Data>, message: Message, request?: IncomingRequest) => HookResult;
   /**
    * The connection closed. Runs exactly once per connection: right away for a close the server
    * started (with the code and reason it sent), otherwise when the engine reports the end

@@ -2,6 +2,7 @@
  * @verb/core: one WebSocket server contract for Bun.serve, Node.js + ws and uWebSockets.js.
  */
 
+export { defineMessages, type MessageDefinitions, SUBPROTOCOL } from "@verb/protocol";
 export type {
   AcceptUpgrade,
   AdapterHost,
@@ -38,6 +39,7 @@ export {
 export type {
   AuthUser,
   HookResult,
+  IncomingRequest,
   Message,
   OriginPolicy,
   SocketEvent,

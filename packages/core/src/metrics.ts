@@ -25,6 +25,12 @@ export class Counters {
   backplaneIn = 0;
   backplaneLost = 0;
   backplaneErrors = 0;
+  sessionsResumed = 0;
+  sessionRepeats = 0;
+  streamMessages = 0;
+  streamReplayed = 0;
+  streamGaps = 0;
+  streamExpired = 0;
 }
 
 /** A snapshot of a server's metrics. */
@@ -60,6 +66,22 @@ export interface Metrics {
   offlineQueue: { queued: number; delivered: number; dropped: number; depth: number };
   /** Topics with at least one subscriber on this instance (emulated topics only; -1 when the engine keeps them). */
   topics: number;
+  /**
+   * Sessions of the Verb protocol (@verb/client): sessions known, resumed after a reconnect, client
+   * messages dropped as repeats; streams followed, messages sequenced, held in histories, replayed
+   * on resume, gaps reported (beyond the retention or after a restart), messages expired.
+   */
+  sessions: {
+    active: number;
+    resumed: number;
+    repeats: number;
+    streams: number;
+    sequenced: number;
+    retained: number;
+    replayed: number;
+    gaps: number;
+    expired: number;
+  };
   /**
    * With a backplane: whether the broker is reachable, topics this instance receives, publishes
    * sent to and received from other instances, publishes lost (broker unreachable), errors.
@@ -111,6 +133,15 @@ const HELP: [name: string, type: "counter" | "gauge", help: string, value: (m: M
     "Whether the backplane broker is reachable (1) or not (0)",
     (m) => (m.backplane?.connected ? 1 : 0),
   ],
+  ["verb_sessions", "gauge", "Verb protocol sessions known", (m) => m.sessions.active],
+  ["verb_sessions_resumed_total", "counter", "Sessions resumed after a reconnect", (m) => m.sessions.resumed],
+  ["verb_session_repeats_total", "counter", "Client messages dropped as repeats", (m) => m.sessions.repeats],
+  ["verb_streams", "gauge", "Streams session clients follow", (m) => m.sessions.streams],
+  ["verb_stream_messages_total", "counter", "Messages sequenced for session clients", (m) => m.sessions.sequenced],
+  ["verb_stream_retained", "gauge", "Messages held in stream histories", (m) => m.sessions.retained],
+  ["verb_stream_replayed_total", "counter", "Messages replayed on resume", (m) => m.sessions.replayed],
+  ["verb_stream_gaps_total", "counter", "Gaps reported to session clients", (m) => m.sessions.gaps],
+  ["verb_stream_expired_total", "counter", "Stream messages dropped by the TTL", (m) => m.sessions.expired],
   ["verb_backplane_published_total", "counter", "Publishes sent to other instances", (m) => m.backplane?.published ?? 0],
   ["verb_backplane_received_total", "counter", "Publishes received from other instances", (m) => m.backplane?.received ?? 0],
   ["verb_backplane_lost_total", "counter", "Publishes that could not reach the backplane", (m) => m.backplane?.lost ?? 0],

@@ -13,6 +13,7 @@ import { isSendableCloseCode } from "./close.js";
 import type { UpgradePolicy, WebSocketHandlers } from "./handlers.js";
 import type { Logger } from "./logger.js";
 import type { OfflineStore } from "./offline-queue.js";
+import type { VerbSocket } from "./socket.js";
 
 /** Compression mode for permessage-deflate. */
 export type Compression = "shared" | "dedicated" | "disabled";
@@ -133,6 +134,18 @@ export interface ResilienceOptions {
   /** Queue messages for offline clients (`app.clients.sendTo`) and replay them on resume. */
   offlineQueue?: OfflineQueueOptions;
   /**
+   * Resume for session clients (@verb/client): every stream they follow keeps a history of this
+   * many messages for this many seconds, so a client that reconnects gets exactly what it missed.
+   * Only streams session clients follow are recorded. `false` turns sessions off (clients are
+   * then served as plain sockets). Default `{ maxMessages: 1000, ttl: 300 }`.
+   */
+  resume?: false | { maxMessages?: number; ttl?: number };
+  /**
+   * Whether a session client may subscribe to `topic` (`client.subscribe(topic)`): true, false,
+   * or a promise of either. Without it every client subscription is refused.
+   */
+  authorizeSubscribe?: (ws: VerbSocket<unknown>, topic: string) => boolean | Promise<boolean>;
+  /**
    * Seconds an upgrade may wait for its decision (async `upgrade` hook, `auth.verifyToken`,
    * middleware). Past it the client gets 503 and a late acceptance is ignored (its socket never
    * opens). Upgrades being decided count against `maxConnections` and `maxConnectionsPerIp`.
@@ -159,6 +172,8 @@ export interface ResolvedResilience {
   readonly concurrency: number;
   readonly offlineQueue: { maxMessages: number; ttlMs: number; store: OfflineStore | undefined } | undefined;
   readonly upgradeTimeoutMs: number;
+  readonly resume: { maxMessages: number; ttlMs: number } | undefined;
+  readonly authorizeSubscribe: ((ws: VerbSocket<unknown>, topic: string) => boolean | Promise<boolean>) | undefined;
 }
 
 /** Per-connection data when the application does not declare its own type. */
@@ -241,6 +256,8 @@ const RESILIENCE_KEYS = [
   "concurrency",
   "offlineQueue",
   "upgradeTimeout",
+  "resume",
+  "authorizeSubscribe",
 ] as const;
 const WEBSOCKET_KEYS = new Set<string>([...HANDLER_KEYS, ...POLICY_KEYS, ...LIMIT_KEYS, ...RESILIENCE_KEYS]);
 const ROUTE_KEYS = new Set<string>([...HANDLER_KEYS, ...POLICY_KEYS]);
@@ -594,7 +611,29 @@ export function resolveResilience(options: ResilienceOptions = {}): ResolvedResi
       ? 10
       : positiveNumber("websocket.upgradeTimeout", options.upgradeTimeout, 3600, "seconds");
 
+  let resume: ResolvedResilience["resume"] = { maxMessages: 1000, ttlMs: 300_000 };
+  if (options.resume === false) resume = undefined;
+  else if (options.resume !== undefined) {
+    const raw = objectOption("websocket.resume", options.resume, ["maxMessages", "ttl"]);
+    resume = {
+      maxMessages:
+        raw.maxMessages === undefined
+          ? 1000
+          : integerIn("websocket.resume.maxMessages", raw.maxMessages, 1, 10_000_000, "messages"),
+      ttlMs: (raw.ttl === undefined ? 300 : positiveNumber("websocket.resume.ttl", raw.ttl, 30 * 86_400, "seconds")) * 1000,
+    };
+  }
+  const authorizeSubscribe = options.authorizeSubscribe;
+  if (authorizeSubscribe !== undefined && typeof authorizeSubscribe !== "function") {
+    throw new VerbOptionsError(
+      "websocket.authorizeSubscribe",
+      `must be a function (ws, topic) => boolean | Promise<boolean>; got ${describe(authorizeSubscribe)}`,
+    );
+  }
+
   return Object.freeze({
+    resume,
+    authorizeSubscribe,
     upgradeTimeoutMs: upgradeTimeout * 1000,
     maxConnections,
     maxConnectionsPerIp,
@@ -640,7 +679,7 @@ export function assertBackplane(value: unknown): Backplane {
   return candidate;
 }
 
-const CLOSE_KEYS = ["code", "reason", "timeout", "grace", "notify"] as const;
+const CLOSE_KEYS = ["code", "reason", "timeout", "grace", "notify", "retryWindow"] as const;
 
 /** Validates the options of `app.close()`. Throws {@link VerbOptionsError}. */
 export function assertCloseOptions(options: unknown, scope = "close"): void {
@@ -651,6 +690,7 @@ export function assertCloseOptions(options: unknown, scope = "close"): void {
   }
   if (raw.timeout !== undefined) integerIn(`${scope}.timeout`, raw.timeout, 0, INT32_MAX, "milliseconds");
   if (raw.grace !== undefined) integerIn(`${scope}.grace`, raw.grace, 0, INT32_MAX, "milliseconds");
+  if (raw.retryWindow !== undefined) integerIn(`${scope}.retryWindow`, raw.retryWindow, 0, 3_600_000, "milliseconds");
   const notify = raw.notify;
   if (
     notify !== undefined &&

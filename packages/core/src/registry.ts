@@ -30,6 +30,13 @@ export interface Publisher {
   publish(topic: string, data: SendData, options?: SendOptions): boolean;
   deliver(topic: string, data: SendData, options?: SendOptions): Promise<{ local: number; remote: number }>;
   readonly hasBackplane: boolean;
+  /** Whether session clients follow `topic` (or did, within the resume TTL): it keeps a history. */
+  isStream(topic: string): boolean;
+}
+
+/** Whether a socket speaks the Verb protocol (a session client of @verb/client). */
+function isSession(socket: VerbSocket<unknown>): boolean {
+  return (socket as { session?: { record?: unknown } }).session?.record !== undefined;
 }
 
 interface Entry {
@@ -134,6 +141,15 @@ export class ClientRegistry<Data = Record<string, unknown>, Meta = Record<string
    */
   sendTo(clientId: string, message: SendData, options?: SendOptions): SendStatus | "queued" {
     const entry = this.#clients.get(clientId);
+    const topic = clientTopic(clientId);
+    // A session client's messages travel on its stream: sequenced, and kept for it while it is away.
+    if (entry !== undefined && entry.socket.readyState === 1 && isSession(entry.socket)) {
+      return this.#publisher.publish(topic, message, options) ? "sent" : "queued";
+    }
+    if (entry === undefined && this.#publisher.isStream(topic)) {
+      this.#publisher.publish(topic, message, options);
+      return "queued";
+    }
     if (entry !== undefined && entry.socket.readyState <= 1) {
       if (entry.replaying !== undefined) {
         entry.replaying.push([message, options]);
@@ -210,9 +226,13 @@ export class ClientRegistry<Data = Record<string, unknown>, Meta = Record<string
     return this.addClient(socket, clientId, metadata);
   }
 
-  /** Other instances reach the client through its own topic (after its queue, so nothing newer overtakes it). */
+  /**
+   * Other instances reach the client through its own topic (after its queue, so nothing newer
+   * overtakes it); a session client always follows it (its stream resumes what it missed).
+   */
   #reachable(entry: Entry): void {
-    if (this.#publisher.hasBackplane && this.#clients.get(entry.id) === entry && entry.socket.readyState <= 1) {
+    const wanted = this.#publisher.hasBackplane || isSession(entry.socket);
+    if (wanted && this.#clients.get(entry.id) === entry && entry.socket.readyState <= 1) {
       entry.socket.subscribe(clientTopic(entry.id));
     }
   }
@@ -269,7 +289,7 @@ export class ClientRegistry<Data = Record<string, unknown>, Meta = Record<string
     this.#bySocket.delete(entry.socket);
     if (entry.socket.readyState <= 1) {
       entry.socket.unsubscribe(ALL_CLIENTS);
-      if (this.#publisher.hasBackplane) entry.socket.unsubscribe(clientTopic(clientId));
+      entry.socket.unsubscribe(clientTopic(clientId));
     }
     return true;
   }

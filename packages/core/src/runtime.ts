@@ -12,7 +12,9 @@ import { type Logger, log, quietLogger } from "./logger.js";
 import { Counters, type Metrics } from "./metrics.js";
 import type { ResolvedResilience, ResolvedWebSocketLimits } from "./options.js";
 import { TokenBucket } from "./rate-limit.js";
+import { SessionHub, type SessionRequest, sequencedTopic } from "./session.js";
 import { payloadOf, type SendData, type SendOptions, type ServerSocket } from "./socket.js";
+import { StreamTable, skipFrame } from "./streams.js";
 import { TopicHub } from "./topics.js";
 import type { UpgradeRequest } from "./upgrade-request.js";
 
@@ -69,6 +71,10 @@ export class ServerRuntime {
   readonly #deciding = new Set<UpgradeRequest>();
   /** Topic subscriptions: the engine's, or emulated. */
   readonly topics = new TopicHub();
+  /** Streams session clients follow (sequence numbers and history). */
+  readonly streams: StreamTable;
+  /** Verb protocol sessions; undefined with `resume: false`. */
+  readonly sessions: SessionHub | undefined;
   readonly #perIp = new Map<string, number>();
   readonly #ipBuckets = new Map<string, TokenBucket>();
   readonly #fallbackHandlers: WebSocketHandlers<unknown>;
@@ -105,6 +111,17 @@ export class ServerRuntime {
     this.heartbeatReply = resilience.heartbeat?.reply;
     this.screensMessages = this.heartbeatReply !== undefined || resilience.rateLimit !== undefined;
     this.#fallbackHandlers = fallbackHandlers;
+    const resume = resilience.resume;
+    this.streams = new StreamTable(
+      resume ?? { maxMessages: 1, ttlMs: 1 },
+      `${this.epoch.toString(36)}-${Math.random().toString(36).slice(2, 8)}`,
+    );
+    this.sessions = resume === undefined ? undefined : new SessionHub(this);
+  }
+
+  /** The subscription check for session clients, if the application set one. */
+  authorizeSubscribe(_socket: AnySocket): ResolvedResilience["authorizeSubscribe"] {
+    return this.resilience.authorizeSubscribe;
   }
 
   /** Precise ms since `epoch`. */
@@ -180,12 +197,12 @@ export class ServerRuntime {
   }
 
   /** Whether a message stops here: a heartbeat reply, or over the rate limit (then already answered). */
-  screen(socket: AnySocket, message: string | Buffer): boolean {
-    return message === this.heartbeatReply || this.rateLimited(socket);
+  screen(socket: AnySocket, message: string | Buffer, request?: SessionRequest): boolean {
+    return message === this.heartbeatReply || this.rateLimited(socket, request);
   }
 
   /** Whether a message must be refused by the rate limit (then this already answered or closed). */
-  rateLimited(socket: AnySocket): boolean {
+  rateLimited(socket: AnySocket, request?: SessionRequest): boolean {
     const limit = this.resilience.rateLimit;
     if (limit === undefined) return false;
     const now = Date.now();
@@ -203,6 +220,8 @@ export class ServerRuntime {
     this.counters.rateLimited++;
     if (limit.onExceed === "close") {
       socket.close(CloseCode.POLICY_VIOLATION, "Rate limit exceeded");
+    } else if (request !== undefined) {
+      request.fail({ message: "Rate limit exceeded", retryAfterMs: bucket.waitMs(now) });
     } else {
       socket.send(JSON.stringify({ type: "error", message: "Rate limit exceeded", retryAfterMs: bucket.waitMs(now) }));
     }
@@ -227,15 +246,49 @@ export class ServerRuntime {
    */
   publish(topic: string, data: SendData, options: SendOptions | undefined, from?: AnySocket): number {
     const frame = this.#frame(data, options);
-    const local = this.#publishLocal(topic, frame.payload, frame.isBinary, frame.compress, from);
+    this.counters.published++;
+    let local = this.#publishLocal(topic, frame.payload, frame.isBinary, frame.compress, from);
+    if (this.streams.size > 0) local += this.#publishStream(topic, frame.payload, frame.isBinary, frame.compress, from);
     if (this.backplane !== undefined) void this.#forward(this.backplane, topic, frame.payload, frame.isBinary, frame.compress);
     return local;
+  }
+
+  /**
+   * A publish to a stream session clients follow: numbered, kept in its history, sent sequenced to
+   * its followers (a socket publish's own session gets a skip). Returns the followers reached.
+   */
+  #publishStream(
+    topic: string,
+    data: string | ArrayBuffer | Uint8Array,
+    isBinary: boolean,
+    compress: boolean,
+    from: AnySocket | undefined,
+  ): number {
+    const stream = this.streams.get(topic);
+    if (stream === undefined) return 0;
+    const payload = isBinary
+      ? typeof data === "string"
+        ? Buffer.from(data)
+        : data instanceof ArrayBuffer
+          ? new Uint8Array(data)
+          : data
+      : typeof data === "string"
+        ? data
+        : Buffer.from(data instanceof ArrayBuffer ? new Uint8Array(data) : data).toString("utf8");
+    const publisher = from?.session?.record !== undefined && from.isSubscribed(topic) ? from : undefined;
+    const entry = stream.append(payload, publisher?.session?.record?.id, this.streams.bounds, Date.now());
+    this.counters.streamMessages++;
+    const reached = this.#publishLocal(sequencedTopic(topic), entry.frame, typeof entry.frame !== "string", compress, publisher);
+    if (publisher !== undefined) publisher.sendFrame(skipFrame(topic, entry.seq));
+    return reached;
   }
 
   /** Like `publish`, and resolves with how many other instances received it. */
   async deliver(topic: string, data: SendData, options: SendOptions | undefined): Promise<{ local: number; remote: number }> {
     const { payload, isBinary, compress } = this.#frame(data, options);
-    const local = this.#publishLocal(topic, payload, isBinary, compress, undefined);
+    this.counters.published++;
+    let local = this.#publishLocal(topic, payload, isBinary, compress, undefined);
+    if (this.streams.size > 0) local += this.#publishStream(topic, payload, isBinary, compress, undefined);
     const remote = this.backplane === undefined ? 0 : await this.#forward(this.backplane, topic, payload, isBinary, compress);
     return { local, remote };
   }
@@ -257,7 +310,6 @@ export class ServerRuntime {
     compress: boolean,
     from: AnySocket | undefined,
   ): number {
-    this.counters.published++;
     const hub = this.topics;
     if (from !== undefined && hub.isNative && from.readyState === 1 && from.topicCount > 0) {
       // Engine publish from the socket excludes it (and needs it to be subscribed to something).
@@ -311,6 +363,7 @@ export class ServerRuntime {
     if (this.backplane === undefined || message.origin === this.backplane.instanceId) return;
     this.counters.backplaneIn++;
     this.topics.publish(topic, message.data, message.binary, message.compress, undefined);
+    if (this.streams.size > 0) this.#publishStream(topic, message.data, message.binary, message.compress, undefined);
   }
 
   backplaneError(error: Error, stage: string): void {
@@ -397,6 +450,17 @@ export class ServerRuntime {
         depth: this.queueDepth(),
       },
       topics: this.topics.isNative ? -1 : this.topics.localCount,
+      sessions: {
+        active: this.sessions?.size ?? 0,
+        resumed: c.sessionsResumed,
+        repeats: c.sessionRepeats,
+        streams: this.streams.size,
+        sequenced: c.streamMessages,
+        retained: this.streams.retained,
+        replayed: c.streamReplayed,
+        gaps: c.streamGaps,
+        expired: c.streamExpired,
+      },
       backplane:
         this.backplane === undefined
           ? undefined
@@ -464,10 +528,12 @@ export class ServerRuntime {
     this.clock.now = now;
     this.#expirePending(now);
     this.#heartbeats(now);
-    if (this.sweep !== undefined && now >= this.#nextSweep) {
+    const sweeping = now >= this.#nextSweep;
+    if (sweeping) {
       this.#nextSweep = now + 5000;
-      this.sweep(Date.now());
+      this.sweep?.(Date.now());
     }
+    this.sessions?.tick(now, sweeping);
     for (const [ip, bucket] of this.#ipBuckets) if (bucket.isFull(now)) this.#ipBuckets.delete(ip);
     const { idleTimeout, maxLifetime, sendPings } = this.limits;
     if ((idleTimeout === 0 && maxLifetime === 0) || this.sockets.size === 0) return;

@@ -6,12 +6,14 @@
  * a {@link SocketDriver} that moves bytes and reports engine events through the `engine*` methods.
  */
 
+import { SUBPROTOCOL } from "@verb/protocol";
 import type { SocketDriver } from "./adapter.js";
 import { assertSendableCloseCode, CloseCode, CloseReason, truncateCloseReason } from "./close.js";
 import { asError, isThenable } from "./guards.js";
 import type { HookResult, Message, SocketEvent, SocketEventMap, WebSocketHandlers } from "./handlers.js";
 import type { TokenBucket } from "./rate-limit.js";
 import type { ServerRuntime } from "./runtime.js";
+import { forSession, SessionRequest, type SocketSession, sequencedTopic } from "./session.js";
 import { assertTopic } from "./topics.js";
 import type { UpgradeRequest } from "./upgrade-request.js";
 
@@ -103,6 +105,8 @@ interface RareState {
   held: number;
   openNotice: OpenNotice | undefined;
   bucket: TokenBucket | undefined;
+  /** The socket's side of its Verb protocol session (clients that offered `verb.v1`). */
+  session: SocketSession | undefined;
 }
 
 // State bits of a socket.
@@ -120,6 +124,11 @@ const AWAIT_LISTENER = 16;
 const JOINED = 32;
 /** A close at the backpressure limit is scheduled. */
 const CLOSE_SCHEDULED = 64;
+/** The client offered the Verb protocol and has not said hello yet: subscriptions are held. */
+const SESSION_OFFERED = 128;
+/** A Verb protocol session: messages numbered, streams sequenced. */
+const SESSION = 256;
+const SESSION_ANY = SESSION_OFFERED | SESSION;
 
 const SENT: SendStatus = "sent";
 const DROPPED: SendStatus = "dropped";
@@ -152,7 +161,7 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
   #data: Data | undefined;
   #listeners: ListenerTable | null = null;
   /** Messages waiting: an async open or the concurrency limit holds them; null when none wait. */
-  #inbox: Message[] | null = null;
+  #inbox: (Message | SessionRequest)[] | null = null;
   /** Message hooks in flight. */
   #running = 0;
   /** State bits: see the flag constants. */
@@ -176,12 +185,18 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
     this.protocol = protocol;
     this.#data = data;
     if (awaitListener) this.#flags = AWAIT_LISTENER;
+    if (runtime.sessions !== undefined && request.protocols.includes(SUBPROTOCOL)) {
+      this.#flags |= SESSION_OFFERED;
+      this.#rareState().session = { record: undefined, cursors: {}, held: new Map(), clientTopics: new Set() };
+    }
     this.openedAt = runtime.elapsed();
     runtime.socketCreated(this as ServerSocket<unknown, unknown>);
   }
 
   #rareState(): RareState {
-    if (this.#rare === null) this.#rare = { early: null, closeOnOpen: null, held: 0, openNotice: undefined, bucket: undefined };
+    if (this.#rare === null) {
+      this.#rare = { early: null, closeOnOpen: null, held: 0, openNotice: undefined, bucket: undefined, session: undefined };
+    }
     return this.#rare;
   }
 
@@ -194,6 +209,11 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
   }
   set openNotice(notice: OpenNotice | undefined) {
     this.#rareState().openNotice = notice;
+  }
+
+  /** @internal The socket's session state (sockets that offered the Verb protocol). */
+  get session(): SocketSession | undefined {
+    return this.#rare?.session;
   }
 
   /** @internal Rate-limit bucket of this connection, once it sent a message. */
@@ -251,10 +271,31 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
     }
     // Without compression there is nothing to decide per message.
     if (compress === undefined) compress = runtime.compressionThreshold >= 0 && runtime.shouldCompress(payload);
+    // A plain message that would read as an envelope is escaped for a session client.
+    if ((this.#flags & SESSION) !== 0) payload = forSession(payload instanceof ArrayBuffer ? new Uint8Array(payload) : payload);
     const status = (this.driver as SocketDriver<Raw>).send(this.raw as Raw, payload, isBinary, compress);
     const counters = runtime.counters;
     counters.messagesOut++;
     counters.bytesOut += size;
+    if (status !== SENT) this.#backpressured(status);
+    return status;
+  }
+
+  /** @internal Sends a protocol frame (control message or sequenced envelope) as it is. */
+  sendFrame(frame: string | Uint8Array): SendStatus {
+    return this.deliver(frame, typeof frame !== "string", this.runtime.shouldCompress(frame));
+  }
+
+  /**
+   * @internal One delivery of an emulated topic fan-out (or a protocol frame): the bytes as they
+   * are, under the same backpressure rule as `send`.
+   */
+  deliver(data: string | ArrayBuffer | Uint8Array, isBinary: boolean, compress: boolean): SendStatus {
+    if (this.readyState !== 1) return DROPPED;
+    const runtime = this.runtime;
+    const status = (this.driver as SocketDriver<Raw>).send(this.raw as Raw, data, isBinary, compress);
+    runtime.counters.messagesOut++;
+    runtime.counters.bytesOut += typeof data === "string" ? data.length : data.byteLength;
     if (status !== SENT) this.#backpressured(status);
     return status;
   }
@@ -345,10 +386,19 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
     assertTopic(topic);
     if (this.#topics === null || !this.#topics.delete(topic)) return;
     if (this.readyState !== 1) return;
-    const driver = this.driver as SocketDriver<Raw>;
-    if (this.runtime.topics.isNative && driver.unsubscribe !== undefined) driver.unsubscribe(this.raw as Raw, topic);
-    else this.runtime.topics.remove(topic, this);
+    const flags = this.#flags;
+    const sessions = this.runtime.sessions;
+    if ((flags & SESSION) !== 0 && sessions !== undefined) sessions.detach(this as ServerSocket<unknown, unknown>, topic);
+    else if ((flags & SESSION_OFFERED) !== 0 && sessions !== undefined)
+      sessions.release(this as ServerSocket<unknown, unknown>, topic);
+    else this.#engineUnsubscribe(topic);
     this.runtime.topicLeft(topic);
+  }
+
+  #engineUnsubscribe(engineTopic: string): void {
+    const driver = this.driver as SocketDriver<Raw>;
+    if (this.runtime.topics.isNative && driver.unsubscribe !== undefined) driver.unsubscribe(this.raw as Raw, engineTopic);
+    else this.runtime.topics.remove(engineTopic, this);
   }
 
   isSubscribed(topic: string): boolean {
@@ -370,10 +420,52 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
   }
 
   #engineSubscribe(topic: string): void {
-    const driver = this.driver as SocketDriver<Raw>;
-    if (this.runtime.topics.isNative && driver.subscribe !== undefined) driver.subscribe(this.raw as Raw, topic);
-    else this.runtime.topics.add(topic, this);
     this.runtime.topicJoined(topic);
+    this.#attach(topic);
+  }
+
+  /** Hands a subscription to the engine: plainly, through the sequenced twin (a session), or held until the hello. */
+  #attach(topic: string): void {
+    const flags = this.#flags;
+    const sessions = this.runtime.sessions;
+    if ((flags & SESSION) !== 0 && sessions !== undefined) sessions.attach(this as ServerSocket<unknown, unknown>, topic);
+    else if ((flags & SESSION_OFFERED) !== 0 && sessions !== undefined)
+      sessions.hold(this as ServerSocket<unknown, unknown>, topic);
+    else this.#engineAdd(topic);
+  }
+
+  #engineAdd(engineTopic: string): void {
+    const driver = this.driver as SocketDriver<Raw>;
+    if (this.runtime.topics.isNative && driver.subscribe !== undefined) driver.subscribe(this.raw as Raw, engineTopic);
+    else this.runtime.topics.add(engineTopic, this);
+  }
+
+  /** @internal A session socket starts receiving a topic's sequenced twin. */
+  engineSubscribeTwin(topic: string): void {
+    this.#engineAdd(sequencedTopic(topic));
+  }
+
+  /** @internal A session socket stops receiving a topic's sequenced twin. */
+  engineUnsubscribeTwin(topic: string): void {
+    this.#engineUnsubscribe(sequencedTopic(topic));
+  }
+
+  /** @internal The client said hello: its held subscriptions attach to their streams (replayed from its cursors). */
+  sessionStarted(): void {
+    this.#flags = (this.#flags & ~SESSION_OFFERED) | SESSION;
+    if (this.#topics !== null && (this.#flags & JOINED) !== 0) for (const topic of this.#topics) this.#attach(topic);
+  }
+
+  /** @internal The client never said hello: served as a plain socket from now on. */
+  sessionDeclined(): void {
+    if ((this.#flags & SESSION_OFFERED) === 0) return;
+    this.#flags &= ~SESSION_OFFERED;
+    const sessions = this.runtime.sessions;
+    if (this.#topics === null || (this.#flags & JOINED) === 0) return;
+    for (const topic of this.#topics) {
+      sessions?.release(this as ServerSocket<unknown, unknown>, topic);
+      this.#engineAdd(topic);
+    }
   }
 
   /** @internal Engine publish from this socket (native topics only). */
@@ -432,6 +524,7 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
     this.openedAt = this.runtime.elapsed();
     this.runtime.socketOpened(this as ServerSocket<unknown, unknown>);
     this.#flags |= JOINED;
+    if ((this.#flags & SESSION_OFFERED) !== 0) this.runtime.sessions?.opened(this as ServerSocket<unknown, unknown>);
     if (this.#topics !== null) for (const topic of this.#topics) this.#engineSubscribe(topic);
     const notice = this.openNotice;
     if (notice !== undefined) {
@@ -481,6 +574,10 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
     const counters = runtime.counters;
     counters.messagesIn++;
     counters.bytesIn += message.length;
+    if ((this.#flags & SESSION_ANY) !== 0) {
+      this.#sessionMessage(message);
+      return;
+    }
     if (runtime.screensMessages && runtime.screen(this as never, message)) return;
     if (this.#inbox !== null) {
       this.#inbox.push(message);
@@ -506,6 +603,29 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
       return;
     }
     this.#start(message);
+  }
+
+  /** A message from a client that offered the protocol: control messages stop here, the rest go on (numbered ones unwrapped). */
+  #sessionMessage(message: Message): void {
+    const runtime = this.runtime;
+    const item = (runtime.sessions as NonNullable<ServerRuntime["sessions"]>).receive(
+      this as ServerSocket<unknown, unknown>,
+      message,
+    );
+    if (item === undefined || (this.#flags & ENDED) !== 0) return;
+    const request = item instanceof SessionRequest ? item : undefined;
+    if (
+      runtime.screensMessages &&
+      runtime.screen(this as never, request === undefined ? (item as Message) : request.message, request)
+    ) {
+      return;
+    }
+    if (this.#inbox !== null) {
+      this.#inbox.push(item);
+      if ((this.#flags & AWAIT_LISTENER) !== 0) this.#holdBytes(request === undefined ? (item as Message) : request.message);
+      return;
+    }
+    this.#start(item);
   }
 
   /**
@@ -587,12 +707,22 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
   #finish(code: number, reason: string): void {
     if (this.#rare !== null) this.#rare.early = null;
     const topics = this.#topics;
+    const session = (this.#flags & SESSION) !== 0;
     if (topics !== null) {
       // Engines drop a closed socket's subscriptions themselves; the emulation must be told.
-      if (!this.runtime.topics.isNative) for (const topic of topics) this.runtime.topics.remove(topic, this);
+      if (!this.runtime.topics.isNative) {
+        for (const topic of topics) this.runtime.topics.remove(session ? sequencedTopic(topic) : topic, this);
+      }
       if ((this.#flags & JOINED) !== 0) for (const topic of topics) this.runtime.topicLeft(topic);
-      this.#topics = null;
     }
+    if (this.#rare?.session !== undefined) {
+      this.runtime.sessions?.closed(
+        this as ServerSocket<unknown, unknown>,
+        topics ?? [],
+        session && (this.#flags & JOINED) !== 0,
+      );
+    }
+    this.#topics = null;
     this.runtime.socketEnded(this as ServerSocket<unknown, unknown>);
     if ((this.#flags & SILENT) !== 0) return;
     const hook = this.handlers.close;
@@ -618,17 +748,21 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
   }
 
   /** Runs the message hook and listeners; returns a promise to wait for when any of them is async. */
-  #dispatch(message: Message): PromiseLike<unknown> | undefined {
+  #dispatch(item: Message | SessionRequest): PromiseLike<unknown> | undefined {
     let pending: PromiseLike<unknown> | undefined;
     const hook = this.handlers.message;
+    const request = item instanceof SessionRequest ? item : undefined;
+    const message = request === undefined ? (item as Message) : request.message;
     if (hook !== undefined) {
       try {
-        const result = hook(this, message);
+        const result = request === undefined ? hook(this, message) : hook(this, message, request);
         if (isThenable(result)) pending = result;
+        request?.settle(result, false);
       } catch (error) {
         this.reportError(error);
+        request?.settle(undefined, true);
       }
-    }
+    } else request?.fail("This server does not answer requests here");
     const listeners = this.#listeners === null ? undefined : this.#listeners.message;
     if (listeners !== undefined && listeners.length > 0) {
       for (const listener of listeners) {
@@ -676,7 +810,7 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
   }
 
   /** Runs the message hook; counts it in flight while its promise is pending. */
-  #start(message: Message): void {
+  #start(message: Message | SessionRequest): void {
     const pending = this.#dispatch(message);
     if (pending !== undefined) this.#track(pending);
   }
@@ -715,7 +849,7 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
     }
     if ((this.#flags & OPENING) !== 0 || (this.#flags & AWAIT_LISTENER) !== 0) return;
     const limit = this.runtime.concurrency;
-    while (inbox.length > 0 && this.#running < limit) this.#start(inbox.shift() as Message);
+    while (inbox.length > 0 && this.#running < limit) this.#start(inbox.shift() as Message | SessionRequest);
     if (inbox.length === 0 && this.#running < limit && this.#inbox === inbox) this.#inbox = null;
   }
 

@@ -6,11 +6,11 @@
  */
 
 import type { AdapterServer } from "./adapter.js";
-import type { SendOptions } from "./socket.js";
 
 /** What a socket looks like to the topic hub. */
 export interface TopicMember {
-  send(data: string | ArrayBuffer | Uint8Array, options?: SendOptions): unknown;
+  /** One delivery, the bytes as they are (an envelope for a session socket's twin topic). */
+  deliver(data: string | ArrayBuffer | Uint8Array, isBinary: boolean, compress: boolean): unknown;
 }
 
 /** Throws for a topic name that cannot be used. */
@@ -90,13 +90,12 @@ export class TopicHub {
     }
     const members = this.#local.get(topic);
     if (members === undefined) return 0;
-    const options: SendOptions = { binary: isBinary, compress };
     // Encode text once for the whole fan-out rather than once per subscriber.
     const payload = typeof data === "string" && members.size > 2 ? Buffer.from(data) : data;
     let reached = 0;
     for (const member of members) {
       if (member === except) continue;
-      member.send(payload, options);
+      member.deliver(payload, isBinary, compress);
       reached++;
     }
     return reached;

@@ -4,6 +4,7 @@
  * server-wide hooks), authentication, the `upgrade` hook, subprotocol and 101 headers.
  */
 
+import { SUBPROTOCOL } from "@verb/protocol";
 import type { AcceptUpgrade, UpgradeDecision } from "./adapter.js";
 import { type AuthOptions, describeUser, extractToken, type TokenCarrier } from "./auth.js";
 import { CloseCode } from "./close.js";
@@ -465,6 +466,8 @@ export class UpgradeGate {
     let protocol = chooseProtocol(request.protocols, this.#policy(route, "protocols"));
     // A token carried in Sec-WebSocket-Protocol is answered with its marker, unless something else was chosen.
     if (protocol === "" && auth?.carrier === "protocol") protocol = auth.options.protocol ?? "bearer";
+    // A session client (it offered the Verb protocol) is told the server speaks it, when nothing else was chosen.
+    if (protocol === "" && runtime.sessions !== undefined && request.protocols.includes(SUBPROTOCOL)) protocol = SUBPROTOCOL;
     const pairs = headerPairs(headers);
     if (result !== undefined && result !== null) {
       if (typeof result !== "object") return this.#hookFailed(new TypeError(`The upgrade hook returned ${typeof result}`));
