@@ -32,6 +32,8 @@ export interface Publisher {
   readonly hasBackplane: boolean;
   /** Whether session clients follow `topic` (or did, within the resume TTL): it keeps a history. */
   isStream(topic: string): boolean;
+  /** Whether the backplane is a durable log (publishes are kept, numbered, and resumed on any instance). */
+  readonly isDurable: boolean;
 }
 
 /** Whether a socket speaks the Verb protocol (a session client of @verb/client). */
@@ -145,6 +147,11 @@ export class ClientRegistry<Data = Record<string, unknown>, Meta = Record<string
     // A session client's messages travel on its stream: sequenced, and kept for it while it is away.
     if (entry !== undefined && entry.socket.readyState === 1 && isSession(entry.socket)) {
       return this.#publisher.publish(topic, message, options) ? "sent" : "queued";
+    }
+    // Durable: the client's stream holds it for whichever instance the client is (or comes back) on.
+    if (this.#publisher.isDurable && entry === undefined) {
+      this.#publisher.publish(topic, message, options);
+      return "queued";
     }
     if (entry === undefined && this.#publisher.isStream(topic)) {
       this.#publisher.publish(topic, message, options);

@@ -12,6 +12,8 @@
 import { randomUUID } from "node:crypto";
 import type { Backplane, BackplaneMessage, BackplaneSink, OfflineStore, QueueBounds, QueuedMessage } from "@verb/core";
 import { Redis, type RedisOptions } from "ioredis";
+import { defaultUrl, waitReady } from "./connection.js";
+import { type DurableOptions, DurableRedisBackplane } from "./durable.js";
 
 /** Options of {@link redisBackplane}. */
 export interface RedisBackplaneOptions {
@@ -28,6 +30,14 @@ export interface RedisBackplaneOptions {
   required?: boolean;
   /** How long `listen()` waits for Redis. Default 5000 ms. */
   connectTimeout?: number;
+  /**
+   * `"pubsub"` (default): Redis pub/sub, at-most-once across instances, cheapest. `"durable"`:
+   * Redis Streams: every publish numbered once and kept (bounded), delivered from one log on every
+   * instance; session clients resume on any instance, even after their instance died.
+   */
+  delivery?: "pubsub" | "durable";
+  /** Bounds and timings of the durable mode. */
+  durable?: DurableOptions;
 }
 
 const VERSION = 1;
@@ -71,35 +81,6 @@ function decode(frame: Buffer): BackplaneMessage | undefined {
   const payload = frame.subarray(originEnd);
   // ioredis hands over a fresh buffer per message: a view of it is safe to keep.
   return { origin, binary, compress: (flags & COMPRESS) !== 0, data: binary ? payload : payload.toString("utf8") };
-}
-
-function defaultUrl(): string {
-  return process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
-}
-
-function waitReady(client: Redis, timeoutMs: number): Promise<void> {
-  if (client.status === "ready") return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(new Error(`no answer within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const onReady = () => {
-      cleanup();
-      resolve();
-    };
-    const onError = (error: Error) => {
-      cleanup();
-      reject(error);
-    };
-    const cleanup = () => {
-      clearTimeout(timer);
-      client.off("ready", onReady);
-      client.off("error", onError);
-    };
-    client.once("ready", onReady);
-    client.once("error", onError);
-  });
 }
 
 class RedisBackplane implements Backplane {
@@ -225,10 +206,19 @@ class RedisBackplane implements Backplane {
   }
 }
 
-/** A Redis pub/sub backplane: `app.withOptions({ backplane: redisBackplane({ url }) })`. */
+/**
+ * A Redis backplane: `app.withOptions({ backplane: redisBackplane({ url }) })`; pub/sub by
+ * default, Redis Streams with `delivery: "durable"`. The application code is the same for both.
+ */
 export function redisBackplane(options: RedisBackplaneOptions = {}): Backplane {
-  return new RedisBackplane(options);
+  const delivery = options.delivery ?? "pubsub";
+  if (delivery !== "pubsub" && delivery !== "durable") {
+    throw new TypeError(`redisBackplane: delivery must be "pubsub" or "durable"; got ${JSON.stringify(delivery)}`);
+  }
+  return delivery === "durable" ? new DurableRedisBackplane(options) : new RedisBackplane(options);
 }
+
+export type { DurableOptions } from "./durable.js";
 
 /** Options of {@link RedisOfflineStore}. */
 export interface RedisOfflineStoreOptions {
