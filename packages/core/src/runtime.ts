@@ -450,7 +450,7 @@ export class ServerRuntime {
     if (!own) this.counters.backplaneIn++;
     const excluded = message.excluded;
     let socket: AnySocket | undefined;
-    if (own && excluded !== undefined && excluded.startsWith("k:")) {
+    if (own && excluded?.startsWith("k:")) {
       socket = this.#publishers.get(Number(excluded.slice(excluded.lastIndexOf(":") + 1)));
     }
     const topic = message.topic;
@@ -464,7 +464,7 @@ export class ServerRuntime {
     if (entry === undefined) return;
     this.counters.streamMessages++;
     const publisher = session === undefined ? undefined : this.sessions?.socketOf(session);
-    const following = publisher !== undefined && publisher.isSubscribed(topic) ? publisher : undefined;
+    const following = publisher?.isSubscribed(topic) ? publisher : undefined;
     this.#publishLocal(sequencedTopic(topic), entry.frame, typeof entry.frame !== "string", message.compress, following);
     if (following !== undefined) following.sendFrame(skipFrame(topic, entry.seq));
   }
