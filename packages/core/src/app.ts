@@ -4,7 +4,7 @@
  */
 
 import type { AdapterHost, AdapterServer, VerbAdapter } from "./adapter.js";
-import type { Backplane } from "./backplane.js";
+import type { Backplane, Presence } from "./backplane.js";
 import type { WebSocketHandlers, WebSocketRoute } from "./handlers.js";
 import { type ErrorHandler, type HttpHandler, HttpPipeline, type Middleware } from "./http/pipeline.js";
 import { Router } from "./http/router.js";
@@ -218,6 +218,11 @@ export class VerbApp<Data = DefaultSocketData> {
   /** Whether a backplane carries publishes to other instances. */
   get hasBackplane(): boolean {
     return this.#backplane !== undefined;
+  }
+
+  /** @internal Cluster-wide presence, when the backplane keeps it. */
+  get presence(): Presence | undefined {
+    return this.#runtime === undefined ? undefined : this.#backplane?.presence;
   }
 
   /** Whether the backplane is a durable log (`delivery: "durable"` of @verb/redis). */

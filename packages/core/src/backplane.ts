@@ -56,6 +56,18 @@ export interface DurableLog {
   range(topic: string, after: number, limit: number): Promise<LogRange>;
 }
 
+/**
+ * Who is where, across instances: each instance reports how many of a key it holds (`u:<user>`
+ * sockets of a user, `c:<client>` a registered client, `r:<room>` members of a room), and any
+ * instance can ask the total. A dead instance's share disappears within the driver's expiry.
+ */
+export interface Presence {
+  /** This instance now holds `count` of `key` (0: none). */
+  set(key: string, count: number): void;
+  /** The sum of `key` over every live instance, this one included. */
+  total(key: string): Promise<number>;
+}
+
 /** What a backplane reports back to core. */
 export interface BackplaneSink {
   /** A publish from another instance for `topic`. */
@@ -85,6 +97,8 @@ export interface Backplane {
   readonly connected: boolean;
   /** Present in durable mode: publishes go through the log, and resume works on any instance. */
   readonly log?: DurableLog;
+  /** Cluster-wide presence of users, clients and rooms. */
+  readonly presence?: Presence;
   /** Disconnects. */
   close(): Promise<void>;
 }

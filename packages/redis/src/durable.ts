@@ -14,6 +14,7 @@ import { randomUUID } from "node:crypto";
 import type { Backplane, BackplaneMessage, BackplaneSink, DurableLog, LogRange, SequencedMessage } from "@verb/core";
 import { Redis, type RedisOptions } from "ioredis";
 import { defaultUrl, waitReady } from "./connection.js";
+import { RedisPresence } from "./presence.js";
 
 /** Options of the durable mode. */
 export interface DurableOptions {
@@ -95,7 +96,7 @@ export class DurableRedisBackplane implements Backplane, DurableLog {
   readonly #readBatch: number;
   #commands: (Redis & Scripts) | undefined;
   #reader: Redis | undefined;
-  #sink: BackplaneSink | undefined;
+  #presence: RedisPresence | undefined;
   #running = false;
   #reading: Promise<void> | undefined;
   /** The id of the last log entry read. */
@@ -126,8 +127,12 @@ export class DurableRedisBackplane implements Backplane, DurableLog {
     return this.#commands?.status === "ready" && this.#reader?.status === "ready";
   }
 
+  /** Users, clients and rooms across instances (a dead instance's share expires within 10 s). */
+  get presence(): RedisPresence | undefined {
+    return this.#presence;
+  }
+
   async start(sink: BackplaneSink): Promise<void> {
-    this.#sink = sink;
     const common: RedisOptions = { lazyConnect: true, maxRetriesPerRequest: null, ...this.#options };
     // Commands fail at once while Redis is away: appends retry on their own schedule, with a deadline.
     const commands = new Redis(this.#url, { ...common, enableOfflineQueue: false }) as Redis & Scripts;
@@ -136,6 +141,7 @@ export class DurableRedisBackplane implements Backplane, DurableLog {
     const reader = new Redis(this.#url, common);
     this.#commands = commands;
     this.#reader = reader;
+    this.#presence = new RedisPresence(commands, this.#prefix, this.instanceId);
     let reported = false;
     for (const client of [commands, reader]) {
       client.on("error", (error: Error) => {
@@ -169,6 +175,7 @@ export class DurableRedisBackplane implements Backplane, DurableLog {
     }
     this.#running = true;
     this.#reading = this.#read(reader, sink);
+    this.#presence.start();
   }
 
   #key(name: string): string {
@@ -302,6 +309,8 @@ export class DurableRedisBackplane implements Backplane, DurableLog {
 
   async close(): Promise<void> {
     this.#running = false;
+    await this.#presence?.close();
+    this.#presence = undefined;
     const clients = [this.#commands, this.#reader].filter((c): c is Redis => c !== undefined);
     this.#commands = undefined;
     this.#reader = undefined;

@@ -14,6 +14,7 @@ import type { Backplane, BackplaneMessage, BackplaneSink, OfflineStore, QueueBou
 import { Redis, type RedisOptions } from "ioredis";
 import { defaultUrl, waitReady } from "./connection.js";
 import { type DurableOptions, DurableRedisBackplane } from "./durable.js";
+import { RedisPresence } from "./presence.js";
 
 /** Options of {@link redisBackplane}. */
 export interface RedisBackplaneOptions {
@@ -93,6 +94,7 @@ class RedisBackplane implements Backplane {
   readonly #options: RedisOptions;
   #pub: Redis | undefined;
   #sub: Redis | undefined;
+  #presence: RedisPresence | undefined;
   #sink: BackplaneSink | undefined;
   /** Topics this instance receives. */
   readonly #topics = new Set<string>();
@@ -109,6 +111,11 @@ class RedisBackplane implements Backplane {
     return this.#pub?.status === "ready" && this.#sub?.status === "ready";
   }
 
+  /** Users, clients and rooms across instances (a dead instance's share expires within 10 s). */
+  get presence(): RedisPresence | undefined {
+    return this.#presence;
+  }
+
   async start(sink: BackplaneSink): Promise<void> {
     this.#sink = sink;
     const common: RedisOptions = { lazyConnect: true, maxRetriesPerRequest: null, ...this.#options };
@@ -117,6 +124,7 @@ class RedisBackplane implements Backplane {
     const sub = new Redis(this.#url, { ...common, autoResubscribe: true });
     this.#pub = pub;
     this.#sub = sub;
+    this.#presence = new RedisPresence(pub, this.#prefix, this.instanceId);
     let reported = false;
     for (const client of [pub, sub]) {
       client.on("error", (error: Error) => {
@@ -169,6 +177,7 @@ class RedisBackplane implements Backplane {
     } finally {
       clearTimeout(timer);
     }
+    this.#presence.start();
   }
 
   async publish(topic: string, message: BackplaneMessage): Promise<number> {
@@ -190,6 +199,8 @@ class RedisBackplane implements Backplane {
   }
 
   async close(): Promise<void> {
+    await this.#presence?.close();
+    this.#presence = undefined;
     const clients = [this.#pub, this.#sub].filter((c): c is Redis => c !== undefined);
     this.#pub = undefined;
     this.#sub = undefined;
