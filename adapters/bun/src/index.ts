@@ -5,8 +5,10 @@
 import {
   type AdapterHost,
   type AdapterServer,
+  addHeaderValueFirst,
   CloseCode,
   CloseReason,
+  endHeaderList,
   headTooLarge,
   MAX_HEADER_FIELDS,
   type ResolvedWebSocketLimits,
@@ -101,10 +103,8 @@ function headerFields(headers: Headers): number {
 
 function snapshot(req: Request, remoteAddress: string): UpgradeRequest {
   // The raw list (a copy: the adapter rewrites the extensions header for Bun's negotiation).
-  const headers: string[] = [];
-  req.headers.forEach((value, name) => {
-    headers.push(name, value);
-  });
+  req.headers.forEach(addHeaderValueFirst);
+  const headers = endHeaderList();
   const url = req.url;
   const slash = url.indexOf("/", url.indexOf("://") + 3);
   return new UpgradeRequest(req.method, slash === -1 ? "/" : url.slice(slash), headers, remoteAddress);

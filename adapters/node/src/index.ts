@@ -10,8 +10,10 @@ import {
   type AcceptUpgrade,
   type AdapterHost,
   type AdapterServer,
+  addHeader,
   CloseCode,
   CloseReason,
+  endHeaderList,
   HEAD_TIMEOUT_S,
   headTooLarge,
   MAX_HEAD_BYTES,
@@ -243,8 +245,11 @@ function onNetDrain(this: NetSocket & { [kSocket]?: AnySocket }): void {
 function ignoreError(): void {}
 
 function snapshot(req: IncomingMessage): UpgradeRequest {
-  // Node's raw list as it is: the record is made only if the application reads it.
-  return new UpgradeRequest(req.method ?? "GET", req.url ?? "/", req.rawHeaders, req.socket.remoteAddress ?? "");
+  // Node's raw list, copied so common names and values share one string (the record is made
+  // only if the application reads it).
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) addHeader(raw[i] as string, raw[i + 1] as string);
+  return new UpgradeRequest(req.method ?? "GET", req.url ?? "/", endHeaderList(), req.socket.remoteAddress ?? "");
 }
 
 function uncork(net: NetSocket): void {

@@ -13,8 +13,10 @@ import { createServer as createNetServer } from "node:net";
 import {
   type AdapterHost,
   type AdapterServer,
+  addHeader,
   CloseCode,
   CloseReason,
+  endHeaderList,
   HEAD_TIMEOUT_S,
   MAX_HEAD_BYTES,
   type ResolvedWebSocketLimits,
@@ -184,10 +186,8 @@ function loadEngine(): Promise<typeof uWS> {
 
 function copyRequest(res: uWS.HttpResponse, req: uWS.HttpRequest): UpgradeRequest {
   // Copied before the request dies, as the raw list (the record is made only if read).
-  const headers: string[] = [];
-  req.forEach((name, value) => {
-    headers.push(name, value);
-  });
+  req.forEach(addHeader);
+  const headers = endHeaderList();
   const query = req.getQuery();
   const url = query ? `${req.getUrl()}?${query}` : req.getUrl();
   const remoteAddress = decoder.decode(res.getRemoteAddressAsText());

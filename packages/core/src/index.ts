@@ -101,5 +101,12 @@ export {
   type VerbSocket,
 } from "./socket.js";
 export type { InferOutput, SchemaIssue, SchemaResult, StandardSchemaV1 } from "./standard-schema.js";
-export { clientAddress, type HeaderRecord, UpgradeRequest } from "./upgrade-request.js";
+export {
+  addHeader,
+  addHeaderValueFirst,
+  clientAddress,
+  endHeaderList,
+  type HeaderRecord,
+  UpgradeRequest,
+} from "./upgrade-request.js";
 export { UserDirectory } from "./users.js";

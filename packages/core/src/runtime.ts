@@ -4,6 +4,7 @@
  * control, rate limits, error routing, and counters.
  */
 
+import type { SocketDriver } from "./adapter.js";
 import type { Backplane, BackplaneMessage, DurableLog, SequencedMessage } from "./backplane.js";
 import { CloseCode, CloseReason } from "./close.js";
 import { asError, isThenable } from "./guards.js";
@@ -15,6 +16,7 @@ import { TokenBucket } from "./rate-limit.js";
 import { SessionHub, type SessionRequest, sequencedTopic } from "./session.js";
 import { payloadOf, type SendData, type SendOptions, type ServerSocket } from "./socket.js";
 import { StreamTable, skipFrame } from "./streams.js";
+import { since, toStamp } from "./time.js";
 import { TopicHub } from "./topics.js";
 import type { UpgradeRequest } from "./upgrade-request.js";
 
@@ -61,8 +63,10 @@ export class ServerRuntime {
   readonly screensMessages: boolean;
   /** When the server started (ms since the epoch); socket times are relative to it. */
   readonly epoch = Date.now();
-  /** Coarse clock (ms since `epoch`), advanced by the watchdog; cheap to read on every frame. */
+  /** Coarse clock (a stamp, see time.ts), advanced by the watchdog; cheap to read on every frame. */
   readonly clock = { now: 0 };
+  /** The adapter's socket driver (one per server), set when the engine opens the first socket. */
+  driver: SocketDriver<unknown> | undefined = undefined;
   /** Sockets the engine holds open (from engineOpen to engineClose). */
   readonly sockets = new Set<AnySocket>();
   /** Accepted upgrades the engine has not opened yet. */
@@ -127,6 +131,11 @@ export class ServerRuntime {
   /** Precise ms since `epoch`. */
   elapsed(): number {
     return Date.now() - this.epoch;
+  }
+
+  /** Precise stamp of now (see time.ts). */
+  stamp(): number {
+    return toStamp(Date.now() - this.epoch);
   }
 
   start(): void {
@@ -636,15 +645,16 @@ export class ServerRuntime {
 
   #tick(): void {
     const now = this.elapsed();
-    this.clock.now = now;
-    this.#expirePending(now);
+    const stamp = toStamp(now);
+    this.clock.now = stamp;
+    this.#expirePending(stamp);
     this.#heartbeats(now);
     const sweeping = now >= this.#nextSweep;
     if (sweeping) {
       this.#nextSweep = now + 5000;
       this.sweep?.(Date.now());
     }
-    this.sessions?.tick(now, sweeping);
+    this.sessions?.tick(stamp, sweeping);
     for (const [ip, bucket] of this.#ipBuckets) if (bucket.isFull(now)) this.#ipBuckets.delete(ip);
     const { idleTimeout, maxLifetime, sendPings } = this.limits;
     if ((idleTimeout === 0 && maxLifetime === 0) || this.sockets.size === 0) return;
@@ -654,24 +664,23 @@ export class ServerRuntime {
     const lifetime = maxLifetime === 0 ? Number.POSITIVE_INFINITY : maxLifetime * 60_000;
     for (const socket of this.sockets) {
       if (socket.readyState !== 1) continue;
-      if (now - socket.openedAt >= lifetime) {
+      if (since(stamp, socket.openedAt) >= lifetime) {
         socket.close(CloseCode.NORMAL, CloseReason.LIFETIME);
         continue;
       }
-      const idle = now - socket.lastActivity;
+      const idle = since(stamp, socket.lastActivity);
       if (idle >= idleLimit) {
         socket.terminateWith(CloseCode.ABNORMAL, CloseReason.IDLE_TIMEOUT);
-      } else if (idle >= pingAfter && socket.lastPingAt <= socket.lastActivity) {
-        socket.lastPingAt = now;
+      } else if (idle >= pingAfter && socket.claimIdlePing()) {
         socket.ping();
       }
     }
   }
 
-  #expirePending(now: number): void {
+  #expirePending(stamp: number): void {
     for (const socket of this.pending) {
       // The engine never opened it (the client left during the upgrade and the adapter missed it).
-      if (now - socket.openedAt >= PENDING_EXPIRY_MS) socket.abandon();
+      if (since(stamp, socket.openedAt) >= PENDING_EXPIRY_MS) socket.abandon();
     }
   }
 
@@ -696,9 +705,9 @@ export class ServerRuntime {
       for (const socket of this.sockets) if (socket.readyState === 1) socket.ping();
     } else if (!this.#healthChecked && now - this.#lastHealthPing >= health.timeout * 1000) {
       this.#healthChecked = true;
-      const pinged = this.#lastHealthPing;
+      const pinged = toStamp(this.#lastHealthPing);
       for (const socket of this.sockets) {
-        if (socket.readyState !== 1 || socket.openedAt > pinged || socket.pongedAt >= pinged) continue;
+        if (socket.readyState !== 1 || since(socket.openedAt, pinged) > 0 || since(socket.pongedAt, pinged) >= 0) continue;
         this.counters.heartbeatTimeouts++;
         log(this.logger, "info", { ip: socket.remoteAddress }, "closing a client that did not answer the health-check ping");
         socket.close(health.code, health.reason);

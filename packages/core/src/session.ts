@@ -31,6 +31,7 @@ import { log } from "./logger.js";
 import type { ServerRuntime } from "./runtime.js";
 import type { ServerSocket } from "./socket.js";
 import { type StreamTable, skipFrame } from "./streams.js";
+import { since } from "./time.js";
 
 type AnySocket = ServerSocket<unknown, unknown>;
 
@@ -320,9 +321,9 @@ export class SessionHub {
   }
 
   /** Watchdog: sockets silent too long become plain; sessions and streams past their TTL go. */
-  tick(now: number, sweep: boolean): void {
+  tick(stamp: number, sweep: boolean): void {
     for (const socket of this.#awaitingHello) {
-      if (now - socket.openedAt >= HELLO_TIMEOUT_MS) this.#plain(socket);
+      if (since(stamp, socket.openedAt) >= HELLO_TIMEOUT_MS) this.#plain(socket);
     }
     if (!sweep) return;
     const wall = Date.now();

@@ -14,6 +14,7 @@ import type { HookResult, Message, SocketEvent, SocketEventMap, WebSocketHandler
 import type { TokenBucket } from "./rate-limit.js";
 import type { ServerRuntime } from "./runtime.js";
 import { forSession, SessionRequest, type SocketSession, sequencedTopic } from "./session.js";
+import { since } from "./time.js";
 import { assertTopic } from "./topics.js";
 import type { UpgradeRequest } from "./upgrade-request.js";
 
@@ -129,6 +130,11 @@ const SESSION_OFFERED = 128;
 /** A Verb protocol session: messages numbered, streams sequenced. */
 const SESSION = 256;
 const SESSION_ANY = SESSION_OFFERED | SESSION;
+/** The watchdog pinged this idle socket; cleared by any frame from the client. */
+const PINGED = 512;
+/** The ready state (0-3) lives in these two bits. */
+const STATE_SHIFT = 10;
+const STATE_MASK = 3 << STATE_SHIFT;
 
 const SENT: SendStatus = "sent";
 const DROPPED: SendStatus = "dropped";
@@ -146,18 +152,16 @@ export function payloadOf(data: SendData): string | ArrayBuffer | Uint8Array {
  */
 export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> implements VerbSocket<Data> {
   /** @internal */ raw: Raw | undefined = undefined;
-  /** @internal */ driver: SocketDriver<Raw> | undefined = undefined;
   /** @internal */ readonly runtime: ServerRuntime;
   /** @internal */ readonly handlers: WebSocketHandlers<Data>;
   readonly request: UpgradeRequest;
   readonly protocol: string;
   extensions = "";
-  readyState: ReadyStateValue = 0;
-  // Times are ms since the server started (small integers: no boxed numbers per socket).
-  /** @internal Coarse time of the last frame received. */ lastActivity = 0;
-  /** @internal Coarse time of the last automatic ping. */ lastPingAt = 0;
-  /** @internal Time the connection opened (precise; the creation time until it opens). */ openedAt: number;
-  /** @internal Time of the last pong. */ pongedAt = 0;
+  // Times are stamps (see time.ts): 32-bit integers V8 keeps unboxed, where a float in a field
+  // would cost a heap number per socket.
+  /** @internal Coarse stamp of the last frame received. */ lastActivity = 0;
+  /** @internal Stamp of the opening (precise; the creation time until it opens). */ openedAt: number;
+  /** @internal Stamp of the last pong. */ pongedAt = 0;
   #data: Data | undefined;
   #listeners: ListenerTable | null = null;
   /** Messages waiting: an async open or the concurrency limit holds them; null when none wait. */
@@ -189,8 +193,26 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
       this.#flags |= SESSION_OFFERED;
       this.#rareState().session = { record: undefined, cursors: {}, held: new Map(), clientTopics: new Set() };
     }
-    this.openedAt = runtime.elapsed();
+    this.openedAt = runtime.stamp();
     runtime.socketCreated(this as ServerSocket<unknown, unknown>);
+  }
+
+  get readyState(): ReadyStateValue {
+    return ((this.#flags & STATE_MASK) >> STATE_SHIFT) as ReadyStateValue;
+  }
+
+  #setState(state: ReadyStateValue): void {
+    this.#flags = (this.#flags & ~STATE_MASK) | (state << STATE_SHIFT);
+  }
+
+  /**
+   * @internal The watchdog pings an idle socket once: true the first time it asks since the
+   * client's last frame.
+   */
+  claimIdlePing(): boolean {
+    if ((this.#flags & PINGED) !== 0) return false;
+    this.#flags |= PINGED;
+    return true;
   }
 
   #rareState(): RareState {
@@ -226,7 +248,7 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
 
   /** @internal When the last frame arrived, as a time since the epoch (ms). */
   get lastActivityTime(): number {
-    return this.runtime.epoch + this.lastActivity;
+    return Date.now() - since(this.runtime.stamp(), this.lastActivity);
   }
 
   get data(): Data {
@@ -242,7 +264,7 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
   }
 
   get bufferedAmount(): number {
-    return this.readyState === 1 ? (this.driver as SocketDriver<Raw>).bufferedAmount(this.raw as Raw) : 0;
+    return this.readyState === 1 ? (this.runtime.driver as SocketDriver<Raw>).bufferedAmount(this.raw as Raw) : 0;
   }
 
   send(data: SendData, options?: SendOptions): SendStatus {
@@ -273,7 +295,7 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
     if (compress === undefined) compress = runtime.compressionThreshold >= 0 && runtime.shouldCompress(payload);
     // A plain message that would read as an envelope is escaped for a session client.
     if ((this.#flags & SESSION) !== 0) payload = forSession(payload instanceof ArrayBuffer ? new Uint8Array(payload) : payload);
-    const status = (this.driver as SocketDriver<Raw>).send(this.raw as Raw, payload, isBinary, compress);
+    const status = (this.runtime.driver as SocketDriver<Raw>).send(this.raw as Raw, payload, isBinary, compress);
     const counters = runtime.counters;
     counters.messagesOut++;
     counters.bytesOut += size;
@@ -293,7 +315,7 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
   deliver(data: string | ArrayBuffer | Uint8Array, isBinary: boolean, compress: boolean): SendStatus {
     if (this.readyState !== 1) return DROPPED;
     const runtime = this.runtime;
-    const status = (this.driver as SocketDriver<Raw>).send(this.raw as Raw, data, isBinary, compress);
+    const status = (this.runtime.driver as SocketDriver<Raw>).send(this.raw as Raw, data, isBinary, compress);
     runtime.counters.messagesOut++;
     runtime.counters.bytesOut += typeof data === "string" ? data.length : data.byteLength;
     if (status !== SENT) this.#backpressured(status);
@@ -328,12 +350,12 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
       if (payload.byteLength > 125) throw new RangeError("A ping payload must not be longer than 125 bytes");
     }
     if (this.readyState !== 1) return DROPPED;
-    return (this.driver as SocketDriver<Raw>).ping(this.raw as Raw, payload ?? EMPTY);
+    return (this.runtime.driver as SocketDriver<Raw>).ping(this.raw as Raw, payload ?? EMPTY);
   }
 
   cork<R>(fn: () => R): R {
     if (this.readyState !== 1) return fn();
-    return (this.driver as SocketDriver<Raw>).cork(this.raw as Raw, fn);
+    return (this.runtime.driver as SocketDriver<Raw>).cork(this.raw as Raw, fn);
   }
 
   close(code: number = CloseCode.NORMAL, reason = ""): void {
@@ -343,11 +365,11 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
     if ((this.#flags & ENDED) !== 0) return;
     this.#flags |= ENDED;
     if (this.readyState === 1) {
-      this.readyState = 2;
-      (this.driver as SocketDriver<Raw>).close(this.raw as Raw, code, wireReason);
+      this.#setState(2);
+      (this.runtime.driver as SocketDriver<Raw>).close(this.raw as Raw, code, wireReason);
     } else {
       // Not open yet: the close frame goes out as soon as the engine opens the socket.
-      this.readyState = 2;
+      this.#setState(2);
       this.#rareState().closeOnOpen = [code, wireReason];
     }
     this.#finish(code, wireReason);
@@ -363,11 +385,11 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
     this.#flags |= ENDED;
     if (this.readyState === 1) {
       // No close handshake to wait for: closed at once, on every engine.
-      this.readyState = 3;
-      (this.driver as SocketDriver<Raw>).terminate(this.raw as Raw);
+      this.#setState(3);
+      (this.runtime.driver as SocketDriver<Raw>).terminate(this.raw as Raw);
     } else {
       // Not open yet: the engine's socket is cut as soon as it opens.
-      this.readyState = 2;
+      this.#setState(2);
     }
     this.#finish(code, reason);
   }
@@ -396,7 +418,7 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
   }
 
   #engineUnsubscribe(engineTopic: string): void {
-    const driver = this.driver as SocketDriver<Raw>;
+    const driver = this.runtime.driver as SocketDriver<Raw>;
     if (this.runtime.topics.isNative && driver.unsubscribe !== undefined) driver.unsubscribe(this.raw as Raw, engineTopic);
     else this.runtime.topics.remove(engineTopic, this);
   }
@@ -435,7 +457,7 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
   }
 
   #engineAdd(engineTopic: string): void {
-    const driver = this.driver as SocketDriver<Raw>;
+    const driver = this.runtime.driver as SocketDriver<Raw>;
     if (this.runtime.topics.isNative && driver.subscribe !== undefined) driver.subscribe(this.raw as Raw, engineTopic);
     else this.runtime.topics.add(engineTopic, this);
   }
@@ -470,7 +492,7 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
 
   /** @internal Engine publish from this socket (native topics only). */
   enginePublish(topic: string, data: string | ArrayBuffer | Uint8Array, isBinary: boolean, compress: boolean): void {
-    (this.driver as SocketDriver<Raw>).publish?.(this.raw as Raw, topic, data, isBinary, compress);
+    (this.runtime.driver as SocketDriver<Raw>).publish?.(this.raw as Raw, topic, data, isBinary, compress);
   }
 
   on<E extends SocketEvent>(event: E, listener: SocketEventMap[E]): this {
@@ -507,7 +529,8 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
       return;
     }
     this.raw = raw;
-    this.driver = driver;
+    // One driver per adapter server: the runtime holds it, not each socket.
+    this.runtime.driver = driver as SocketDriver<unknown>;
     if (this.readyState === 2) {
       // Closed by the application before the engine opened it.
       this.runtime.socketOpened(this as ServerSocket<unknown, unknown>);
@@ -516,12 +539,11 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
       else driver.close(raw, pendingClose[0], pendingClose[1]);
       return;
     }
-    this.readyState = 1;
-    const now = this.runtime.clock.now;
-    this.lastActivity = now;
-    this.lastPingAt = now;
+    this.#setState(1);
+    this.lastActivity = this.runtime.clock.now;
+    this.#flags &= ~PINGED;
     // Precise: max lifetime is measured from here, and must never end a connection early.
-    this.openedAt = this.runtime.elapsed();
+    this.openedAt = this.runtime.stamp();
     this.runtime.socketOpened(this as ServerSocket<unknown, unknown>);
     this.#flags |= JOINED;
     if ((this.#flags & SESSION_OFFERED) !== 0) this.runtime.sessions?.opened(this as ServerSocket<unknown, unknown>);
@@ -569,6 +591,7 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
   engineMessage(message: Message): void {
     const runtime = this.runtime;
     this.lastActivity = runtime.clock.now;
+    this.#flags &= ~PINGED;
     // After a server-side close (e.g. failed authentication) late messages are not the application's.
     if ((this.#flags & ENDED) !== 0) return;
     const counters = runtime.counters;
@@ -637,6 +660,7 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
   enginePing(data: Buffer, pongDropped?: boolean): void {
     const runtime = this.runtime;
     this.lastActivity = runtime.clock.now;
+    this.#flags &= ~PINGED;
     const dropped = pongDropped ?? this.bufferedAmount > runtime.limits.maxBackpressure;
     if (dropped) runtime.counters.pongsDropped++;
     this.#emit("ping", this.handlers.ping, data);
@@ -645,7 +669,8 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
   /** The client answered a ping. */
   enginePong(data: Buffer): void {
     this.lastActivity = this.runtime.clock.now;
-    this.pongedAt = this.runtime.elapsed();
+    this.#flags &= ~PINGED;
+    this.pongedAt = this.runtime.stamp();
     this.#emit("pong", this.handlers.pong, data);
   }
 
@@ -667,7 +692,7 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
   /** The send buffer shrank. */
   engineDrain(): void {
     if ((this.#flags & WANT_DRAIN) === 0 || this.readyState !== 1) return;
-    if ((this.driver as SocketDriver<Raw>).bufferedAmount(this.raw as Raw) === 0) this.#flags &= ~WANT_DRAIN;
+    if ((this.runtime.driver as SocketDriver<Raw>).bufferedAmount(this.raw as Raw) === 0) this.#flags &= ~WANT_DRAIN;
     this.#emit("drain", this.handlers.drain, undefined);
   }
 
@@ -677,7 +702,7 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
    * After this call the adapter must not be asked to do anything with `raw`.
    */
   engineClose(code: number, reason: string): void {
-    this.readyState = 3;
+    this.#setState(3);
     if ((this.#flags & ENDED) !== 0) {
       this.runtime.socketReleased(this as ServerSocket<unknown, unknown>);
       return;
@@ -696,7 +721,7 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
 
   /** @internal Cuts off a socket the engine still holds (a close handshake that never finished). */
   destroy(): void {
-    if (this.readyState !== 3 && this.raw !== undefined) (this.driver as SocketDriver<Raw>).terminate(this.raw);
+    if (this.readyState !== 3 && this.raw !== undefined) (this.runtime.driver as SocketDriver<Raw>).terminate(this.raw);
   }
 
   /** @internal Routes an error from a hook or listener of this socket to `error`. */
@@ -805,7 +830,7 @@ export class ServerSocket<Data = Record<string, unknown>, Raw = unknown> impleme
       this.#flags |= ENDED;
       this.#finish(CloseCode.ABNORMAL, "");
     }
-    this.readyState = 3;
+    this.#setState(3);
     this.runtime.socketAbandoned(this as ServerSocket<unknown, unknown>);
   }
 

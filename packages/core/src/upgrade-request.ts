@@ -30,7 +30,116 @@ function sameName(name: string, lower: string): boolean {
   return true;
 }
 
+/**
+ * Names and values most upgrade requests share. A connection keeps its raw header list for its
+ * whole life; where a string is one of these, the list holds the shared copy, not the engine's
+ * fresh one (five names and three values per browser upgrade).
+ */
+const SHARED_STRINGS = new Map<string, string>();
+for (const text of [
+  "host",
+  "Host",
+  "upgrade",
+  "Upgrade",
+  "connection",
+  "Connection",
+  "origin",
+  "Origin",
+  "user-agent",
+  "User-Agent",
+  "sec-websocket-key",
+  "Sec-WebSocket-Key",
+  "sec-websocket-version",
+  "Sec-WebSocket-Version",
+  "sec-websocket-extensions",
+  "Sec-WebSocket-Extensions",
+  "sec-websocket-protocol",
+  "Sec-WebSocket-Protocol",
+  "accept-encoding",
+  "Accept-Encoding",
+  "accept-language",
+  "Accept-Language",
+  "cache-control",
+  "Cache-Control",
+  "pragma",
+  "Pragma",
+  "cookie",
+  "Cookie",
+  "authorization",
+  "Authorization",
+  "websocket",
+  "Upgrade",
+  "13",
+  "no-cache",
+  "gzip, deflate, br, zstd",
+  "gzip, deflate, br",
+  "permessage-deflate; client_max_window_bits",
+  "keep-alive, Upgrade",
+]) {
+  SHARED_STRINGS.set(text, text);
+}
+
+/** The last value seen of each common header name (bounded: one entry per name above). */
+const RECENT_VALUES = new Map<string, string>();
+
+// One list is filled at a time: engines hand headers over synchronously, one request at a time.
+let scratch: string[] = [];
+let filled = 0;
+
+/**
+ * Collects an engine's headers into the raw list {@link UpgradeRequest} keeps: call
+ * {@link addHeader} (or {@link addHeaderValueFirst}, shaped for `Headers.forEach`) for each field,
+ * then {@link endHeaderList}. The list is sized exactly and shares common strings; the callbacks
+ * are module functions, so collecting allocates nothing else.
+ */
+export function addHeader(name: string, value: string): void {
+  const sharedName = SHARED_STRINGS.get(name);
+  scratch[filled++] = sharedName ?? name;
+  let kept = SHARED_STRINGS.get(value);
+  if (kept === undefined && sharedName !== undefined) {
+    // The last value of a common header (host, origin, user-agent): many clients send the same.
+    const recent = RECENT_VALUES.get(sharedName);
+    if (recent === value) kept = recent;
+    else RECENT_VALUES.set(sharedName, value);
+  }
+  scratch[filled++] = kept ?? value;
+}
+
+/** {@link addHeader} with the arguments in `Headers.forEach` order. */
+export function addHeaderValueFirst(value: string, name: string): void {
+  addHeader(name, value);
+}
+
+/** The headers added since the last call, as an exactly sized raw list. */
+export function endHeaderList(): string[] {
+  const list = scratch.slice(0, filled);
+  // Let go of the strings, and of a list an unusual request made large.
+  if (filled > 256) scratch = [];
+  else scratch.fill("", 0, filled);
+  filled = 0;
+  return list;
+}
+
 /** A plain, immutable view of the upgrade request. */
+/** Views of the request computed on first use; most connections never need one. */
+interface DerivedViews {
+  path: string | undefined;
+  query: Record<string, string> | undefined;
+  cookies: Record<string, string> | undefined;
+  protocols: readonly string[] | undefined;
+}
+
+function noViews(): DerivedViews {
+  return { path: undefined, query: undefined, cookies: undefined, protocols: undefined };
+}
+
+const NO_PROTOCOLS: readonly string[] = Object.freeze([]);
+
+// The last address and URL seen: a storm of connections from one address to one path shares
+// one copy of each.
+let lastAddress = "";
+let lastUrl = "";
+
 export class UpgradeRequest {
   /** HTTP method (always `GET` for a valid upgrade). */
   readonly method: string;
@@ -38,51 +147,49 @@ export class UpgradeRequest {
   readonly url: string;
   /** The client's IP address as text. */
   readonly remoteAddress: string;
+  /** The raw list until `headers` is read, then the record. */
   #source: HeaderSource;
-  #parsed = false;
-  #path: string | undefined;
-  #query: Record<string, string> | undefined;
-  #cookies: Record<string, string> | undefined;
-  #protocols: string[] | undefined;
+  #derived: DerivedViews | undefined = undefined;
 
   constructor(method: string, url: string, headers: HeaderSource, remoteAddress: string) {
-    this.method = method;
-    this.url = url;
+    this.method = method === "GET" ? "GET" : method;
+    if (url !== lastUrl) lastUrl = url;
+    this.url = lastUrl;
     this.#source = headers;
-    this.#parsed = !Array.isArray(headers);
-    this.remoteAddress = clientAddress(remoteAddress);
+    const address = clientAddress(remoteAddress);
+    if (address !== lastAddress) lastAddress = address;
+    this.remoteAddress = lastAddress;
   }
 
   /** Request headers with lower-cased names (repeated ones joined with ", "), made on first use. */
   get headers(): HeaderRecord {
-    if (!this.#parsed) {
-      const raw = this.#source as readonly string[];
-      const record: HeaderRecord = {};
-      for (let i = 0; i + 1 < raw.length; i += 2) {
-        const name = (raw[i] as string).toLowerCase();
-        const value = raw[i + 1] as string;
-        const previous = record[name];
-        record[name] = previous === undefined ? value : `${previous}, ${value}`;
-      }
-      this.#source = record;
-      this.#parsed = true;
+    const source = this.#source;
+    if (!Array.isArray(source)) return source as HeaderRecord;
+    const record: HeaderRecord = {};
+    for (let i = 0; i + 1 < source.length; i += 2) {
+      const name = (source[i] as string).toLowerCase();
+      const value = source[i + 1] as string;
+      const previous = record[name];
+      record[name] = previous === undefined ? value : `${previous}, ${value}`;
     }
-    return this.#source as HeaderRecord;
+    this.#source = record;
+    return record;
   }
 
   /** How many header fields the request has (repeated names counted each time as given). */
   get headerCount(): number {
-    return this.#parsed ? Object.keys(this.#source as HeaderRecord).length : (this.#source as readonly string[]).length / 2;
+    const source = this.#source;
+    return Array.isArray(source) ? source.length / 2 : Object.keys(source).length;
   }
 
   /** One header by its lower-cased name (repeated ones joined with ", "), without making the record. */
   header(name: string): string | undefined {
-    if (this.#parsed) return (this.#source as HeaderRecord)[name];
-    const raw = this.#source as readonly string[];
+    const source = this.#source;
+    if (!Array.isArray(source)) return (source as HeaderRecord)[name];
     let found: string | undefined;
-    for (let i = 0; i + 1 < raw.length; i += 2) {
-      if (!sameName(raw[i] as string, name)) continue;
-      const value = raw[i + 1] as string;
+    for (let i = 0; i + 1 < source.length; i += 2) {
+      if (!sameName(source[i] as string, name)) continue;
+      const value = source[i + 1] as string;
       found = found === undefined ? value : `${found}, ${value}`;
     }
     return found;
@@ -90,40 +197,42 @@ export class UpgradeRequest {
 
   /** The path without the query string, e.g. `/chat`. */
   get path(): string {
-    if (this.#path === undefined) {
-      const q = this.url.indexOf("?");
-      this.#path = q === -1 ? this.url : this.url.slice(0, q);
-    }
-    return this.#path;
+    const q = this.url.indexOf("?");
+    if (q === -1) return this.url;
+    const views = (this.#derived ??= noViews());
+    views.path ??= this.url.slice(0, q);
+    return views.path;
   }
 
   /** Query parameters (the first value of a repeated name). */
   get query(): Record<string, string> {
-    if (this.#query === undefined) {
+    const views = (this.#derived ??= noViews());
+    if (views.query === undefined) {
       const q = this.url.indexOf("?");
-      this.#query = q === -1 ? {} : parseQuery(this.url.slice(q + 1));
+      views.query = q === -1 ? {} : parseQuery(this.url.slice(q + 1));
     }
-    return this.#query;
+    return views.query;
   }
 
   /** Cookies from the `Cookie` header. */
   get cookies(): Record<string, string> {
-    this.#cookies ??= parseCookieHeader(this.header("cookie"));
-    return this.#cookies;
+    const views = (this.#derived ??= noViews());
+    views.cookies ??= parseCookieHeader(this.header("cookie"));
+    return views.cookies;
   }
 
   /** Subprotocols the client offered in `Sec-WebSocket-Protocol`, in order. */
-  get protocols(): string[] {
-    if (this.#protocols === undefined) {
-      const header = this.header("sec-websocket-protocol");
-      this.#protocols = header
-        ? header
-            .split(",")
-            .map((p) => p.trim())
-            .filter((p) => p.length > 0)
-        : [];
-    }
-    return this.#protocols;
+  get protocols(): readonly string[] {
+    const cached = this.#derived?.protocols;
+    if (cached !== undefined) return cached;
+    const header = this.header("sec-websocket-protocol");
+    if (!header) return NO_PROTOCOLS;
+    const protocols = header
+      .split(",")
+      .map((p) => p.trim())
+      .filter((p) => p.length > 0);
+    (this.#derived ??= noViews()).protocols = protocols;
+    return protocols;
   }
 
   /** The `Origin` header, or `undefined` for non-browser clients. */
