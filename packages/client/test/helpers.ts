@@ -1,0 +1,170 @@
+/**
+ * Test helpers: a real Verb server on a free port (@verb/core from the sources, the Node adapter
+ * by default or VERB_ADAPTER), clients over real sockets (ws on Node 20, the global WebSocket where
+ * there is one), a TCP proxy that can cut or stall connections, and bounded waits.
+ */
+
+import { createServer as createTcpServer, Socket, type Server as TcpServer } from "node:net";
+import { type ClientOptions, createClient, type MessageDefinitions, type VerbClient } from "@verb/client";
+import { createServer, type ServerHandle, type ServerOptions, type VerbSocket } from "@verb/core";
+import WebSocket from "ws";
+
+const adapter = (process.env.VERB_ADAPTER as "node" | "bun" | "uws" | undefined) ?? "node";
+
+export interface TestServer {
+  handle: ServerHandle;
+  port: number;
+  url: string;
+  /** Sockets open on the server, most recent last. */
+  sockets: VerbSocket<Record<string, unknown>>[];
+  close(options?: Parameters<ServerHandle["close"]>[0]): Promise<void>;
+}
+
+/** Starts a Verb server; the `open` and `close` hooks given are wrapped to track sockets. */
+export async function startServer(
+  options: ServerOptions<Record<string, unknown>> = {},
+  port = 0,
+  setup?: (app: ReturnType<typeof createServer>) => void,
+): Promise<TestServer> {
+  const sockets: VerbSocket<Record<string, unknown>>[] = [];
+  const websocket = options.websocket ?? {};
+  const app = createServer().withOptions({
+    ...options,
+    adapter,
+    websocket: {
+      idleTimeout: 0,
+      ...websocket,
+      open: (ws) => {
+        sockets.push(ws);
+        return websocket.open?.(ws);
+      },
+      close: (ws, code, reason) => {
+        const at = sockets.indexOf(ws);
+        if (at !== -1) sockets.splice(at, 1);
+        return websocket.close?.(ws, code, reason);
+      },
+    },
+  });
+  setup?.(app);
+  const handle = await app.listen(port, "127.0.0.1");
+  return {
+    handle,
+    port: handle.port,
+    url: `ws://127.0.0.1:${handle.port}/`,
+    sockets,
+    close: (closeOptions) => handle.close({ timeout: 500, grace: 200, ...closeOptions }),
+  };
+}
+
+/** A client with test-sized timings; closed by {@link closeAll}. */
+const clients: VerbClient<MessageDefinitions>[] = [];
+export function connect<const D extends MessageDefinitions = MessageDefinitions>(
+  url: string | (() => string),
+  options: ClientOptions<D> = {},
+): VerbClient<D> {
+  const client = createClient<D>(url, {
+    WebSocket,
+    reconnect: { initialDelay: 20, maxDelay: 100 },
+    connectTimeout: 2000,
+    requestTimeout: 2000,
+    ...options,
+  });
+  clients.push(client as unknown as VerbClient<MessageDefinitions>);
+  return client;
+}
+
+export async function closeAll(): Promise<void> {
+  await Promise.all(clients.splice(0).map((client) => client.close()));
+}
+
+/** Waits until `predicate` holds, polling; fails after `timeout` ms with `what`. */
+export async function until(predicate: () => boolean, what: string, timeout = 3000): Promise<void> {
+  const deadline = Date.now() + timeout;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Resolves with the next `open` of the client (after a welcome). */
+export function opened(client: VerbClient<MessageDefinitions>, timeout = 3000): Promise<{ resumed: boolean }> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("Timed out waiting for open")), timeout);
+    const off = client.on("open", (info) => {
+      clearTimeout(timer);
+      off();
+      resolve(info);
+    });
+  });
+}
+
+/**
+ * A TCP proxy in front of a server: `cut()` destroys every connection (both sides see an abrupt
+ * end), `pause()` stops forwarding (a dead network path: sockets stay open, nothing arrives).
+ */
+export class TcpProxy {
+  readonly #server: TcpServer;
+  readonly #pairs = new Set<[Socket, Socket]>();
+  #paused = false;
+  port = 0;
+
+  private constructor(target: number) {
+    this.#server = createTcpServer((inbound) => {
+      const outbound = new Socket();
+      outbound.connect(target, "127.0.0.1");
+      const pair: [Socket, Socket] = [inbound, outbound];
+      this.#pairs.add(pair);
+      const forward = (from: Socket, to: Socket) =>
+        from.on("data", (chunk) => {
+          if (!this.#paused) to.write(chunk);
+        });
+      forward(inbound, outbound);
+      forward(outbound, inbound);
+      const end = () => {
+        this.#pairs.delete(pair);
+        inbound.destroy();
+        outbound.destroy();
+      };
+      inbound.on("close", end).on("error", end);
+      outbound.on("close", end).on("error", end);
+    });
+  }
+
+  static async start(target: number): Promise<TcpProxy> {
+    const proxy = new TcpProxy(target);
+    await new Promise<void>((resolve) => proxy.#server.listen(0, "127.0.0.1", resolve));
+    proxy.port = (proxy.#server.address() as { port: number }).port;
+    return proxy;
+  }
+
+  get url(): string {
+    return `ws://127.0.0.1:${this.port}/`;
+  }
+
+  get connections(): number {
+    return this.#pairs.size;
+  }
+
+  cut(): void {
+    for (const [inbound, outbound] of this.#pairs) {
+      inbound.destroy();
+      outbound.destroy();
+    }
+    this.#pairs.clear();
+  }
+
+  pause(): void {
+    this.#paused = true;
+  }
+
+  resume(): void {
+    this.#paused = false;
+  }
+
+  async close(): Promise<void> {
+    this.cut();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+}
