@@ -524,7 +524,7 @@ class Client<D extends MessageDefinitions> implements VerbClient<D> {
       if (this.#authRetried) reconnect = false;
       this.#authRetried = true;
     }
-    const info: CloseInfo = { code, reason: verdict.reason, message, attempt: this.#attempt + 1 };
+    const info: CloseInfo = { code, reason: verdict.reason, message, attempt: this.#attempt + (forced === "reconnect" ? 0 : 1) };
     if (this.#backoff !== undefined && this.#options.shouldReconnect !== undefined) {
       try {
         const decided = this.#options.shouldReconnect(info);
@@ -549,8 +549,11 @@ class Client<D extends MessageDefinitions> implements VerbClient<D> {
         : forced === "reconnect" || forced === "wake"
           ? 0
           : backoffDelay(this.#attempt, backoff);
-    this.#attempt++;
-    this.#failures++;
+    // Asked for (reconnect(), visible again, back online): not a failure, the backoff does not grow.
+    if (forced !== "reconnect") {
+      this.#attempt++;
+      this.#failures++;
+    }
     this.#setState("reconnecting", { ...info, delay });
     if (this.#state !== "reconnecting") return;
     clearTimeout(this.#retryTimer);
@@ -736,7 +739,14 @@ class Client<D extends MessageDefinitions> implements VerbClient<D> {
     if (this.#state === "closed") return;
     if (result.issues !== undefined)
       this.#invalid(`Invalid ${type} message: ${summary(result.issues)}`, issues(result.issues), value);
-    else this.#emitMessage(result.value, stream, seq);
+    else {
+      const output = result.value;
+      // A schema that does not declare `type` drops it: put it back, listeners switch on it.
+      if (typeof output === "object" && output !== null && (output as { type?: unknown }).type === undefined) {
+        (output as { type: string }).type = type;
+      }
+      this.#emitMessage(output, stream, seq);
+    }
   }
 
   #invalid(message: string, found: Issue[], value: unknown): void {

@@ -47,7 +47,7 @@ export class Liveness {
     if (!(this.interval > 0)) throw new RangeError("heartbeat.interval must be a number of ms > 0");
     if (!(this.grace > 0)) throw new RangeError("heartbeat.grace must be a number of ms > 0");
     if (!(this.wakeThreshold > 0)) throw new RangeError("heartbeat.wakeThreshold must be a number of ms > 0");
-    this.tickMs = Math.max(10, Math.min(1000, this.interval / 4, this.grace / 4));
+    this.tickMs = Math.max(10, Math.min(1000, this.interval / 4, this.grace / 4, this.wakeThreshold / 4));
   }
 
   /** A connection started (its welcome arrived). */

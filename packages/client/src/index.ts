@@ -47,6 +47,7 @@ export type {
   JsonObject,
   OpenInfo,
   OutgoingMessage,
+  ReceivedMessage,
   RequestArgs,
   SendData,
   SendOptions,

@@ -1,6 +1,6 @@
 /** The client's public types: options, events, states, what it sends and receives. */
 
-import type { ClientPayload, ClientType, Cursor, MessageDefinitions, ReplyOf, ServerMessage } from "@verb/protocol";
+import type { ClientPayload, ClientType, Cursor, InferOutput, MessageDefinitions, ReplyOf } from "@verb/protocol";
 import type { BackoffOptions } from "./backoff.js";
 import type { DropReason, Issue, VerbClientError } from "./errors.js";
 import type { HeartbeatOptions } from "./heartbeat.js";
@@ -74,6 +74,14 @@ export type ServerNotice =
 
 type Declared<T> = string extends keyof T ? false : true;
 
+/** An object type written out flat (what editors show instead of an intersection). */
+type Flat<T> = { [K in keyof T]: T[K] } & {};
+
+/** A declared server message, as listeners get it: `{ type, ...the schema's output }`. */
+export type ReceivedMessage<D extends MessageDefinitions> = {
+  [Type in keyof NonNullable<D["server"]> & string]: Flat<{ type: Type } & InferOutput<NonNullable<D["server"]>[Type]>>;
+}[keyof NonNullable<D["server"]> & string];
+
 /**
  * What `message` listeners get: with `messages.server` declared, the declared messages (validated),
  * the server's own notices, and text or bytes that are not JSON; otherwise any parsed JSON, text
@@ -81,7 +89,7 @@ type Declared<T> = string extends keyof T ? false : true;
  */
 export type IncomingMessage<D extends MessageDefinitions> =
   Declared<NonNullable<D["server"]>> extends true
-    ? ServerMessage<D> | ServerNotice | string | Uint8Array
+    ? ReceivedMessage<D> | ServerNotice | string | Uint8Array
     : JsonObject | unknown[] | string | Uint8Array;
 
 /** A JSON message `send` takes: with `messages.client` declared, one of them (`{ type, ...payload }`). */

@@ -21,11 +21,7 @@ export interface TestServer {
 }
 
 /** Starts a Verb server; the `open` and `close` hooks given are wrapped to track sockets. */
-export async function startServer(
-  options: ServerOptions<Record<string, unknown>> = {},
-  port = 0,
-  setup?: (app: ReturnType<typeof createServer>) => void,
-): Promise<TestServer> {
+export async function startServer(options: ServerOptions<Record<string, unknown>> = {}, port = 0): Promise<TestServer> {
   const sockets: VerbSocket<Record<string, unknown>>[] = [];
   const websocket = options.websocket ?? {};
   const app = createServer().withOptions({
@@ -45,7 +41,6 @@ export async function startServer(
       },
     },
   });
-  setup?.(app);
   const handle = await app.listen(port, "127.0.0.1");
   return {
     handle,
@@ -89,7 +84,7 @@ export async function until(predicate: () => boolean, what: string, timeout = 30
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Resolves with the next `open` of the client (after a welcome). */
-export function opened(client: VerbClient<MessageDefinitions>, timeout = 3000): Promise<{ resumed: boolean }> {
+export function opened<D extends MessageDefinitions>(client: VerbClient<D>, timeout = 3000): Promise<{ resumed: boolean }> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("Timed out waiting for open")), timeout);
     const off = client.on("open", (info) => {
