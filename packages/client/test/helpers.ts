@@ -116,7 +116,8 @@ export class TcpProxy {
           if (!this.#paused) to.write(chunk);
         });
       forward(inbound, outbound);
-      forward(outbound, inbound);
+      if (this.dropDown === undefined) forward(outbound, inbound);
+      else this.#filterDown(outbound, inbound, this.dropDown);
       const end = () => {
         this.#pairs.delete(pair);
         inbound.destroy();
@@ -127,8 +128,49 @@ export class TcpProxy {
     });
   }
 
-  static async start(target: number): Promise<TcpProxy> {
+  /**
+   * Server → client: after the HTTP response, whole WebSocket frames (the server's, unmasked and
+   * uncompressed) for which this returns true are swallowed, the way a lossy path would lose them.
+   */
+  dropDown: ((text: string) => boolean) | undefined;
+
+  #filterDown(from: Socket, to: Socket, drop: (text: string) => boolean): void {
+    let buffered = Buffer.alloc(0);
+    let upgraded = false;
+    from.on("data", (chunk: Buffer) => {
+      if (this.#paused) return;
+      buffered = Buffer.concat([buffered, chunk]);
+      if (!upgraded) {
+        const end = buffered.indexOf("\r\n\r\n");
+        if (end === -1) return;
+        to.write(buffered.subarray(0, end + 4));
+        buffered = buffered.subarray(end + 4);
+        upgraded = true;
+      }
+      for (;;) {
+        if (buffered.length < 2) return;
+        let length = (buffered[1] as number) & 0x7f;
+        let offset = 2;
+        if (length === 126) {
+          if (buffered.length < 4) return;
+          length = buffered.readUInt16BE(2);
+          offset = 4;
+        } else if (length === 127) {
+          if (buffered.length < 10) return;
+          length = Number(buffered.readBigUInt64BE(2));
+          offset = 10;
+        }
+        if (buffered.length < offset + length) return;
+        const frame = buffered.subarray(0, offset + length);
+        buffered = buffered.subarray(offset + length);
+        if (!drop(frame.subarray(offset).toString("utf8"))) to.write(frame);
+      }
+    });
+  }
+
+  static async start(target: number, dropDown?: (text: string) => boolean): Promise<TcpProxy> {
     const proxy = new TcpProxy(target);
+    proxy.dropDown = dropDown;
     await new Promise<void>((resolve) => proxy.#server.listen(0, "127.0.0.1", resolve));
     proxy.port = (proxy.#server.address() as { port: number }).port;
     return proxy;

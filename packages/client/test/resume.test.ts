@@ -111,6 +111,31 @@ describe("server → client, exactly once and in order", () => {
     expect(client.cursors()).toMatchObject({ news: { seq: 7 }, "room:1": { seq: 2 } });
   });
 
+  it("asks for a replay when a live stream skips a number, and delivers in order once it is filled", async () => {
+    const server = await serve({ websocket: subscribable });
+    // A lossy path: the first copy of message 2 never arrives (the replayed one does).
+    let copies = 0;
+    const proxy = await TcpProxy.start(server.port, (text) => text.endsWith("\nlost on the way") && copies++ === 0);
+    proxies.push(proxy);
+    const client = connect(proxy.url);
+    const got: string[] = [];
+    const gaps: Discontinuity[] = [];
+    client.on("message", (message) => got.push(String(message)));
+    client.on("discontinuity", (gap) => gaps.push(gap));
+    await client.subscribe("news");
+    server.handle.publish("news", "first");
+    server.handle.publish("news", "lost on the way");
+    server.handle.publish("news", "third");
+    server.handle.publish("news", "fourth");
+    await until(() => got.length === 4, "all four");
+    expect(got).toEqual(["first", "lost on the way", "third", "fourth"]);
+    expect(copies).toBe(2);
+    expect(gaps).toEqual([]);
+    // The replay re-sends 3 and 4 too: they were held, so they are dropped as repeats.
+    await until(() => client.stats.duplicates === 2, "the repeats");
+    expect(client.stats.replays).toBe(1);
+  });
+
   it("reports a discontinuity when the retention was exceeded, then delivers what is left", async () => {
     const server = await serve({ websocket: { ...subscribable, resume: { maxMessages: 5 } } });
     const client = connect(server.url);
