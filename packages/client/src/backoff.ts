@@ -4,6 +4,8 @@
  * the server-directed spread of a shutdown notice.
  */
 
+import { numberOption } from "./options.js";
+
 /** How reconnect delays grow. */
 export interface BackoffOptions {
   /** The window of the first retry, in ms. Default 500. */
@@ -43,11 +45,9 @@ export function spreadDelay(windowMs: number, random: () => number = Math.random
 
 /** Validates and fills in backoff options. */
 export function resolveBackoff(options: BackoffOptions | undefined): Backoff {
-  const initialDelay = options?.initialDelay ?? DEFAULT_BACKOFF.initialDelay;
-  const maxDelay = options?.maxDelay ?? DEFAULT_BACKOFF.maxDelay;
-  const factor = options?.factor ?? DEFAULT_BACKOFF.factor;
-  if (!(initialDelay >= 0 && Number.isFinite(initialDelay))) throw new RangeError("reconnect.initialDelay must be a number ≥ 0");
-  if (!(maxDelay >= 0 && Number.isFinite(maxDelay))) throw new RangeError("reconnect.maxDelay must be a number ≥ 0");
-  if (!(factor >= 1 && Number.isFinite(factor))) throw new RangeError("reconnect.factor must be a number ≥ 1");
-  return { initialDelay, maxDelay, factor };
+  return {
+    initialDelay: numberOption("reconnect.initialDelay", options?.initialDelay, DEFAULT_BACKOFF.initialDelay),
+    maxDelay: numberOption("reconnect.maxDelay", options?.maxDelay, DEFAULT_BACKOFF.maxDelay),
+    factor: numberOption("reconnect.factor", options?.factor, DEFAULT_BACKOFF.factor, 1),
+  };
 }

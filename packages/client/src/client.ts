@@ -13,6 +13,7 @@ import {
   encodeNumbered,
   type Gap,
   type Hello,
+  issuePath,
   type MessageDefinitions,
   needsEscape,
   openEnvelope,
@@ -21,6 +22,7 @@ import {
   type ReplyError,
   type ReplyOf,
   readSequenceHeader,
+  type SchemaIssue,
   type SchemaResult,
   type StandardSchemaV1,
   type StreamStart,
@@ -42,7 +44,8 @@ import {
   type VerbClientError,
 } from "./errors.js";
 import { HEARTBEAT_TEXT, Liveness } from "./heartbeat.js";
-import { Outbox, type OutboxEntry } from "./outbox.js";
+import { numberOption } from "./options.js";
+import { type AddResult, Outbox, type OutboxEntry } from "./outbox.js";
 import { type CloseAction, type CloseReason, classifyClose } from "./policy.js";
 import { PendingRequest, type RequestOptions, RequestTable } from "./requests.js";
 import type { ClientStorage } from "./storage.js";
@@ -200,10 +203,10 @@ class Client<D extends MessageDefinitions> implements VerbClient<D> {
     });
     this.#storage = this.#resume ? options.storage : undefined;
     this.#serverSchemas = options.messages?.server;
-    this.#connectTimeout = positive("connectTimeout", options.connectTimeout, 10_000);
-    this.#requestTimeout = positive("requestTimeout", options.requestTimeout, 10_000);
-    this.#subscribeTimeout = positive("subscribeTimeout", options.subscribeTimeout, 10_000);
-    this.#saveDelay = positive("saveDelay", options.saveDelay, 1000);
+    this.#connectTimeout = numberOption("connectTimeout", options.connectTimeout, 10_000, 1);
+    this.#requestTimeout = numberOption("requestTimeout", options.requestTimeout, 10_000, 1);
+    this.#subscribeTimeout = numberOption("subscribeTimeout", options.subscribeTimeout, 10_000, 1);
+    this.#saveDelay = numberOption("saveDelay", options.saveDelay, 1000, 0);
     if (this.#storage !== undefined) this.#loaded = this.#load(this.#storage);
     this.#watchEnvironment();
     void this.#connect();
@@ -263,29 +266,9 @@ class Client<D extends MessageDefinitions> implements VerbClient<D> {
       this.#reportDrops();
       return "dropped";
     }
-    const now = Date.now();
-    const entry: OutboxEntry<PendingRequest> = {
-      data: payload,
-      size: sizeOf(payload),
-      n: 0,
-      request: false,
-      expires: expiry(options?.expiresIn, now),
-      owner: undefined,
-      live: true,
-    };
-    const added = this.#outbox.add(entry, now);
-    if (added !== "held") {
-      this.#dropped(entry, "full");
-      this.#reportDrops();
-      if (added === "rejected") throw new DroppedError("The outbox is full", "full");
-      return "dropped";
-    }
-    if (this.#welcomed) {
-      this.#flush();
-      return "sent";
-    }
-    this.#reportDrops();
-    return "queued";
+    const added = this.#hold(payload, options?.expiresIn, undefined);
+    if (added === "rejected") throw new DroppedError("The outbox is full", "full");
+    return added === "dropped" ? "dropped" : this.#welcomed ? "sent" : "queued";
   }
 
   request<Type extends ClientType<D>>(type: Type, ...args: RequestArgs<D, Type>): Promise<ReplyOf<D, Type>> {
@@ -304,27 +287,9 @@ class Client<D extends MessageDefinitions> implements VerbClient<D> {
       request = new PendingRequest(type, resolve as (value: unknown) => void, reject);
     });
     const pending = request as unknown as PendingRequest;
-    const now = Date.now();
-    const entry: OutboxEntry<PendingRequest> = {
-      data: text,
-      size: text.length,
-      n: 0,
-      request: true,
-      expires: expiry(options?.expiresIn, now),
-      owner: pending,
-      live: true,
-    };
-    pending.entry = entry;
     this.#requests.add(pending);
-    const added = this.#outbox.add(entry, now);
-    if (added !== "held") {
-      this.#dropped(entry, "full");
-      this.#reportDrops();
-      return promise;
-    }
     pending.arm(options?.timeout ?? this.#requestTimeout, signal, this.#giveUp);
-    if (this.#welcomed) this.#flush();
-    else this.#reportDrops();
+    this.#hold(text, options?.expiresIn, pending);
     return promise;
   }
 
@@ -868,6 +833,26 @@ class Client<D extends MessageDefinitions> implements VerbClient<D> {
 
   // ---- sending ---------------------------------------------------------------------------
 
+  /** Holds a message in the outbox (dropping by its policy) and sends it when the connection is open. */
+  #hold(data: Payload, expiresIn: number | undefined, owner: PendingRequest | undefined): AddResult {
+    const now = Date.now();
+    const entry: OutboxEntry<PendingRequest> = {
+      data,
+      size: sizeOf(data),
+      n: 0,
+      request: owner !== undefined,
+      expires: expiresIn === undefined ? 0 : now + Math.max(1, expiresIn),
+      owner,
+      live: true,
+    };
+    if (owner !== undefined) owner.entry = entry;
+    const added = this.#outbox.add(entry, now);
+    if (added !== "held") this.#dropped(entry, "full");
+    else if (this.#welcomed) this.#flush();
+    this.#reportDrops();
+    return added;
+  }
+
   /** Writes what the current connection has not had yet, in order. */
   #flush(): void {
     const socket = this.#socket;
@@ -1039,12 +1024,6 @@ class Client<D extends MessageDefinitions> implements VerbClient<D> {
 
 // ---- helpers -------------------------------------------------------------------------------
 
-function positive(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!(typeof value === "number" && value > 0)) throw new RangeError(`createClient: ${name} must be a number of ms > 0`);
-  return value;
-}
-
 /** A URL the WebSocket constructor takes: ws(s), with http(s) converted; relative to the page in browsers. */
 function toSocketUrl(source: string | URL): string {
   const base = (globalThis as { location?: { href?: string } }).location?.href;
@@ -1070,10 +1049,6 @@ function sizeOf(payload: Payload): number {
   return typeof payload === "string" ? payload.length : payload.byteLength;
 }
 
-function expiry(expiresIn: number | undefined, now: number): number {
-  return expiresIn === undefined ? 0 : now + Math.max(1, expiresIn);
-}
-
 function toBytes(data: unknown): Uint8Array | undefined {
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
@@ -1084,21 +1059,11 @@ function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
   return typeof (value as { then?: unknown } | null)?.then === "function";
 }
 
-function issues(found: ReadonlyArray<{ message: string; path?: ReadonlyArray<PropertyKey | { key: PropertyKey }> }>): Issue[] {
-  return found.map((issue) => ({ path: pathOf(issue.path), message: issue.message }));
+function issues(found: ReadonlyArray<SchemaIssue>): Issue[] {
+  return found.map((issue) => ({ path: issuePath(issue), message: issue.message }));
 }
 
-function pathOf(path: ReadonlyArray<PropertyKey | { key: PropertyKey }> | undefined): string {
-  let text = "";
-  for (const segment of path ?? []) {
-    const key = typeof segment === "object" && segment !== null ? segment.key : segment;
-    if (typeof key === "number") text += `[${key}]`;
-    else text += text.length === 0 ? String(key) : `.${String(key)}`;
-  }
-  return text;
-}
-
-function summary(found: ReadonlyArray<{ message: string; path?: ReadonlyArray<PropertyKey | { key: PropertyKey }> }>): string {
+function summary(found: ReadonlyArray<SchemaIssue>): string {
   return issues(found)
     .map((issue) => (issue.path ? `${issue.path}: ${issue.message}` : issue.message))
     .join("; ");

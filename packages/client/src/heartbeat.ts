@@ -5,6 +5,8 @@
  * jumped between two ticks (the machine slept) while nothing arrived.
  */
 
+import { numberOption } from "./options.js";
+
 /** Client-side liveness. */
 export interface HeartbeatOptions {
   /** Milliseconds of silence from the server after which the client pings (`verb:ping`). Default 15 000. */
@@ -41,12 +43,9 @@ export class Liveness {
 
   constructor(options: HeartbeatOptions | false | undefined) {
     const off = options === false;
-    this.interval = off ? Number.POSITIVE_INFINITY : (options?.interval ?? 15_000);
-    this.grace = off ? Number.POSITIVE_INFINITY : (options?.grace ?? 10_000);
-    this.wakeThreshold = (off ? undefined : options?.wakeThreshold) ?? 10_000;
-    if (!(this.interval > 0)) throw new RangeError("heartbeat.interval must be a number of ms > 0");
-    if (!(this.grace > 0)) throw new RangeError("heartbeat.grace must be a number of ms > 0");
-    if (!(this.wakeThreshold > 0)) throw new RangeError("heartbeat.wakeThreshold must be a number of ms > 0");
+    this.interval = off ? Number.POSITIVE_INFINITY : numberOption("heartbeat.interval", options?.interval, 15_000, 1);
+    this.grace = off ? Number.POSITIVE_INFINITY : numberOption("heartbeat.grace", options?.grace, 10_000, 1);
+    this.wakeThreshold = off ? 10_000 : numberOption("heartbeat.wakeThreshold", options?.wakeThreshold, 10_000, 1);
     this.tickMs = Math.max(10, Math.min(1000, this.interval / 4, this.grace / 4, this.wakeThreshold / 4));
   }
 

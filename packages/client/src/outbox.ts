@@ -6,6 +6,7 @@
  */
 
 import type { DropReason } from "./errors.js";
+import { numberOption } from "./options.js";
 
 /** What the outbox does when a new message would exceed its bounds. */
 export type DropPolicy = "drop-oldest" | "drop-newest" | "reject";
@@ -70,14 +71,11 @@ export class Outbox<Owner> {
   resent = 0;
 
   constructor(options: OutboxOptions | undefined, hooks: OutboxHooks<Owner>) {
-    this.maxMessages = options?.maxMessages ?? 1000;
-    this.maxBytes = options?.maxBytes ?? 1024 * 1024;
+    this.maxMessages = numberOption("outbox.maxMessages", options?.maxMessages, 1000, 1);
+    this.maxBytes = numberOption("outbox.maxBytes", options?.maxBytes, 1024 * 1024, 1);
     this.policy = options?.policy ?? "drop-oldest";
-    if (!(Number.isInteger(this.maxMessages) && this.maxMessages >= 1))
-      throw new RangeError("outbox.maxMessages must be an integer ≥ 1");
-    if (!(this.maxBytes >= 1)) throw new RangeError("outbox.maxBytes must be ≥ 1");
-    if (this.policy !== "drop-oldest" && this.policy !== "drop-newest" && this.policy !== "reject") {
-      throw new RangeError('outbox.policy must be "drop-oldest", "drop-newest" or "reject"');
+    if (!["drop-oldest", "drop-newest", "reject"].includes(this.policy)) {
+      throw new RangeError(`createClient: outbox.policy must be drop-oldest, drop-newest or reject`);
     }
     this.#hooks = hooks;
   }

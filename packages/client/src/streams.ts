@@ -6,6 +6,7 @@
  */
 
 import type { Cursor, Gap, Payload, StreamStart } from "@verb/protocol";
+import { numberOption } from "./options.js";
 
 /** A break in a stream the client could not (or the server did not) fill. */
 export interface Discontinuity {
@@ -78,10 +79,8 @@ export class StreamTracker {
   discontinuities = 0;
 
   constructor(options: StreamOptions | undefined, hooks: StreamHooks) {
-    this.#maxHeld = options?.maxHeld ?? 1000;
-    this.#gapTimeout = options?.gapTimeout ?? 5000;
-    if (!(Number.isInteger(this.#maxHeld) && this.#maxHeld >= 1)) throw new RangeError("resume.maxHeld must be an integer ≥ 1");
-    if (!(this.#gapTimeout > 0)) throw new RangeError("resume.gapTimeout must be a number of ms > 0");
+    this.#maxHeld = numberOption("resume.maxHeld", options?.maxHeld, 1000, 1);
+    this.#gapTimeout = numberOption("resume.gapTimeout", options?.gapTimeout, 5000, 1);
     this.#hooks = hooks;
   }
 
