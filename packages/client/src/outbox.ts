@@ -154,18 +154,17 @@ export class Outbox<Owner> {
     this.#compact();
   }
 
-  /** The server received everything up to `received`: forget it. */
+  /** The server received everything up to `received`: forget it (requests wait for their reply). */
   acknowledge(received: number): void {
     const entries = this.#entries;
-    let i = this.#head;
-    for (; i < entries.length; i++) {
+    for (let i = this.#head; i < entries.length; i++) {
       const entry = entries[i] as OutboxEntry<Owner>;
-      if (entry.live) {
-        if (entry.n === 0 || entry.n > received) break;
-        this.#take(entry);
-      }
+      if (!entry.live) continue;
+      if (entry.n === 0 || entry.n > received) break;
+      // A request stays until its reply (the owner removes it): a reply made while the client was
+      // away reaches it only when it asks again (the server answers a repeat from its cache).
+      if (!entry.request) this.#take(entry);
     }
-    this.#head = i;
     this.#compact();
     if (this.#next <= received) this.#next = received + 1;
   }

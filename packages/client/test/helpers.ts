@@ -103,10 +103,15 @@ export class TcpProxy {
   readonly #server: TcpServer;
   readonly #pairs = new Set<[Socket, Socket]>();
   #paused = false;
+  #blockedUntil = 0;
   port = 0;
 
   private constructor(target: number) {
     this.#server = createTcpServer((inbound) => {
+      if (Date.now() < this.#blockedUntil) {
+        inbound.destroy();
+        return;
+      }
       const outbound = new Socket();
       outbound.connect(target, "127.0.0.1");
       const pair: [Socket, Socket] = [inbound, outbound];
@@ -190,6 +195,11 @@ export class TcpProxy {
       outbound.destroy();
     }
     this.#pairs.clear();
+  }
+
+  /** Refuses new connections for `ms` (they are cut at once). */
+  block(ms: number): void {
+    this.#blockedUntil = Date.now() + ms;
   }
 
   pause(): void {

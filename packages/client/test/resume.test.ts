@@ -75,6 +75,28 @@ describe("client → server, exactly once", () => {
     expect(await reply).toBe("finished");
     expect(runs).toBe(1);
   });
+
+  it("gets the reply of a request the server received, whose answer was made while the client was away", async () => {
+    let runs = 0;
+    const router = createMessageRouter().on("slow", async () => {
+      runs++;
+      await sleep(150);
+      return "made while you were away";
+    });
+    const server = await serve({ websocket: { message: router.handle } });
+    const proxy = await TcpProxy.start(server.port);
+    proxies.push(proxy);
+    // A small outbox: every send asks for an acknowledgement, so the request is acknowledged at once.
+    const client = connect(proxy.url, { outbox: { maxMessages: 4 } });
+    await opened(client);
+    const reply = client.request("slow");
+    await until(() => runs === 1, "the handler running");
+    await sleep(20);
+    proxy.cut();
+    proxy.block(300);
+    expect(await reply).toBe("made while you were away");
+    expect(runs).toBe(1);
+  });
 });
 
 describe("server → client, exactly once and in order", () => {
