@@ -2,6 +2,8 @@
 //   single   one Verb instance, no backplane: publisher and 1,000 subscribers on it
 //   local+bp one instance with the backplane on (every publish also goes to Redis)
 //   cross    publisher on instance A, 1,000 subscribers on instance B, A → Redis → B
+// each backplane mode in both deliveries, pub/sub and durable (Redis Streams), with the publish
+// latency (one publish at a time, A → B, p50/p99).
 // Servers and redis-server on core 0, the load generator on core 1; modes interleaved per repetition;
 // medians. Usage: node bench/cluster.mjs [--adapter uws,node,bun] [--reps 3] [--duration-ms 2000] [--smoke]
 import { spawn, spawnSync } from "node:child_process";
@@ -84,9 +86,15 @@ function start(core, command, argv, extraEnv, ready) {
   });
 }
 
-async function verb(adapter, port, redisUrl) {
+async function verb(adapter, port, redisUrl, delivery = "pubsub", prefix = "verb:") {
   const runtime = adapter === "bun" ? [bun, []] : [process.execPath, ["--expose-gc"]];
-  const extra = { BENCH_PORT: String(port), VERB_ADAPTER: adapter, ...(redisUrl ? { REDIS_URL: redisUrl } : {}) };
+  const extra = {
+    BENCH_PORT: String(port),
+    VERB_ADAPTER: adapter,
+    VERB_DELIVERY: delivery,
+    BENCH_PREFIX: prefix,
+    ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
+  };
   return start(0, runtime[0], [...runtime[1], join(root, "bench/servers/verb.mjs")], extra, (line) => line.startsWith("{"));
 }
 
@@ -102,26 +110,45 @@ function loadgen(command) {
   }
 }
 
+let runs = 0;
+
 async function measure(adapter, mode, redisUrl) {
   const [portA, portB] = [await freePort(), await freePort()];
   const servers = [];
+  const delivery = mode.includes("durable") ? "durable" : "pubsub";
+  // A fresh key prefix per run: durable histories of earlier runs do not weigh on this one.
+  const prefix = `bench${process.pid}-${++runs}:`;
+  // Latency is measured across instances too: A → Redis → B.
+  const cross = mode.startsWith("cross") || mode.startsWith("latency");
   try {
     if (mode === "single") servers.push(await verb(adapter, portA));
-    else servers.push(await verb(adapter, portA, redisUrl));
-    if (mode === "cross") servers.push(await verb(adapter, portB, redisUrl));
+    else servers.push(await verb(adapter, portA, redisUrl, delivery, prefix));
+    if (cross) servers.push(await verb(adapter, portB, redisUrl, delivery, prefix));
+    if (mode.startsWith("latency")) {
+      const latency = loadgen({
+        cmd: "pubrtt",
+        port: portB,
+        pubPort: portA,
+        warmupMs: smoke ? 100 : 300,
+        durationMs: Math.min(durationMs, 1500),
+        settleMs: 500,
+      });
+      if (!latency.ok) throw new Error(latency.error);
+      return latency;
+    }
     const result = loadgen({
       cmd: "broadcast",
-      port: mode === "cross" ? portB : portA,
+      port: cross ? portB : portA,
       pubPort: portA,
       subscribers,
       outstanding: 256,
       payload: 32,
       warmupMs: smoke ? 100 : 500,
       durationMs,
-      settleMs: mode === "cross" ? 500 : 300,
+      settleMs: cross ? 500 : 300,
     });
     if (!result.ok) throw new Error(result.error);
-    return result.rate;
+    return { rate: result.rate };
   } finally {
     for (const server of servers) server.kill("SIGKILL");
   }
@@ -142,7 +169,7 @@ await start(
   (line) => line.includes("Ready to accept connections"),
 );
 const redisUrl = `redis://127.0.0.1:${redisPort}`;
-const modes = ["single", "local+bp", "cross"];
+const modes = ["single", "local+bp", "cross", "local+durable", "cross-durable", "latency-pubsub", "latency-durable"];
 const results = {};
 let failed = false;
 for (const adapter of adapters) {
@@ -150,7 +177,13 @@ for (const adapter of adapters) {
   for (let rep = 1; rep <= reps; rep++) {
     for (const mode of modes) {
       try {
-        const rate = await measure(adapter, mode, redisUrl);
+        if (mode.startsWith("latency")) {
+          const latency = await measure(adapter, mode, redisUrl);
+          results[adapter][mode].push(latency);
+          log(`${adapter} ${mode} rep ${rep}/${reps}: p50 ${latency.p50.toFixed(0)} µs, p99 ${latency.p99.toFixed(0)} µs`);
+          continue;
+        }
+        const { rate } = await measure(adapter, mode, redisUrl);
         results[adapter][mode].push(rate);
         log(`${adapter} ${mode} rep ${rep}/${reps}: ${format(rate)} deliveries/s`);
       } catch (error) {
@@ -165,13 +198,17 @@ console.log(
   `\nCross-instance fan-out, ${new Date().toISOString()}: ${subscribers} subscribers, 32-byte broadcasts, 256 in flight, ${reps} rep(s), medians`,
 );
 console.log(
-  "| adapter | single instance | one instance + Redis backplane | across instances (A → Redis → B) | across / single |",
+  "| adapter | single instance | + backplane, pub/sub | across, pub/sub | + backplane, durable | across, durable | durable / pub/sub (across) | publish latency p50 / p99, pub/sub | durable |",
 );
-console.log("|---|--:|--:|--:|--:|");
+console.log("|---|--:|--:|--:|--:|--:|--:|--:|--:|");
+const µs = (n) => (Number.isFinite(n) ? `${n >= 1000 ? `${(n / 1000).toFixed(1)} ms` : `${n.toFixed(0)} µs`}` : "–");
 for (const adapter of adapters) {
-  const m = Object.fromEntries(modes.map((mode) => [mode, median(results[adapter][mode])]));
+  const m = Object.fromEntries(
+    modes.filter((mode) => !mode.startsWith("latency")).map((mode) => [mode, median(results[adapter][mode])]),
+  );
+  const lat = (mode, p) => median(results[adapter][mode].map((r) => r[p]));
   console.log(
-    `| ${adapter} | ${format(m.single)} | ${format(m["local+bp"])} | ${format(m.cross)} | ${(m.cross / m.single).toFixed(2)}× |`,
+    `| ${adapter} | ${format(m.single)} | ${format(m["local+bp"])} | ${format(m.cross)} | ${format(m["local+durable"])} | ${format(m["cross-durable"])} | ${(m["cross-durable"] / m.cross).toFixed(2)}× | ${µs(lat("latency-pubsub", "p50"))} / ${µs(lat("latency-pubsub", "p99"))} | ${µs(lat("latency-durable", "p50"))} / ${µs(lat("latency-durable", "p99"))} |`,
   );
 }
 // A failed measurement fails the run (also a smoke run: it is there to catch exactly that).

@@ -248,6 +248,40 @@ async function broadcast(cmd) {
   }
 }
 
+/** Publish latency: one publish at a time (on pubPort), timed until the subscriber (on port) has it. */
+async function pubrtt(cmd) {
+  const { port, payload = 32 } = cmd;
+  const frame = buildFrame(payload, { opcode: 2 });
+  const samples = [];
+  let sentAt = 0;
+  let recording = false;
+  let delivered = 0;
+  let publisher = null;
+  const onDelivery = () => {
+    const now = performance.now();
+    delivered++;
+    if (recording) samples.push((now - sentAt) * 1000);
+    sentAt = performance.now();
+    publisher?.socket.write(frame);
+  };
+  const [sub] = await openMany(port, "/sub", 1, onDelivery);
+  const [pub] = await openMany(cmd.pubPort ?? port, "/pub", 1, () => {});
+  try {
+    await sleep(cmd.settleMs ?? 300);
+    publisher = pub;
+    sentAt = performance.now();
+    pub.socket.write(frame);
+    await sleep(cmd.warmupMs);
+    recording = true;
+    const result = await measure({ ...cmd, warmupMs: 0 }, () => delivered, [sub, pub]);
+    recording = false;
+    const sorted = Float64Array.from(samples).sort();
+    return { samples: sorted.length, rate: result.rate, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99) };
+  } finally {
+    closeAll([sub, pub]);
+  }
+}
+
 const idle = [];
 
 async function open(cmd) {
@@ -262,7 +296,7 @@ async function close() {
   return { closed: count };
 }
 
-const commands = { echo, rtt, broadcast, open, close };
+const commands = { echo, rtt, broadcast, pubrtt, open, close };
 
 async function run(cmd) {
   const fn = commands[cmd.cmd];

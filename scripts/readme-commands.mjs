@@ -250,8 +250,12 @@ function analyse(unit) {
   let uws = false;
   let unknownPort;
   for (const { env: assigned, words } of segments(unit.text)) {
-    const [program, ...rest] = words;
-    if (/^[\w.-]+$/.test(program)) tools.add(program); // a program looked up on PATH
+    // `npx <program>` runs the project's own copy of it (e.g. `npx bun`): classify it as that program.
+    const viaNpx = words[0] === "npx" && /^[\w.-]+$/.test(words[1] ?? "");
+    const [program, ...rest] = viaNpx ? words.slice(1) : words;
+    // A program looked up on PATH (npx finds the project's own, from node_modules/.bin).
+    if (viaNpx) tools.add("npx");
+    else if (/^[\w.-]+$/.test(program)) tools.add(program);
     if (assigned.VERB_ADAPTER === "uws") uws = true;
     if (program === "redis-server") {
       const at = rest.indexOf("--port");

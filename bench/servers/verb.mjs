@@ -1,6 +1,6 @@
 // Verb on the adapter named by VERB_ADAPTER (bun, node or uws): echo, /sub subscribes to the topic,
 // /pub messages go out through app.publish. With REDIS_URL, a Redis backplane joins the instances
-// (cross-instance fan-out: bench/cluster.mjs).
+// (cross-instance fan-out: bench/cluster.mjs); VERB_DELIVERY=durable makes it Redis Streams.
 import { createServer } from "@verb/core";
 import { HOST, MAX_PAYLOAD, PORT, ready, reportError, TOPIC } from "./common.mjs";
 
@@ -8,7 +8,8 @@ const app = createServer();
 const url = process.env.REDIS_URL;
 if (url) {
   const { redisBackplane } = await import("@verb/redis");
-  app.withOptions({ backplane: redisBackplane({ url }) });
+  const delivery = process.env.VERB_DELIVERY ?? "pubsub";
+  app.withOptions({ backplane: redisBackplane({ url, delivery, prefix: process.env.BENCH_PREFIX ?? "verb:" }) });
 }
 app.withOptions({
   websocket: {

@@ -100,9 +100,10 @@ function headerFields(headers: Headers): number {
 }
 
 function snapshot(req: Request, remoteAddress: string): UpgradeRequest {
-  const headers: Record<string, string> = {};
+  // The raw list (a copy: the adapter rewrites the extensions header for Bun's negotiation).
+  const headers: string[] = [];
   req.headers.forEach((value, name) => {
-    headers[name] = value;
+    headers.push(name, value);
   });
   const url = req.url;
   const slash = url.indexOf("/", url.indexOf("://") + 3);
@@ -138,14 +139,16 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
     // HTTP requests may stream; the core bounds bodies itself.
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     fetch(req, server) {
-      if (headerFields(req.headers) > MAX_HEADER_FIELDS) return headTooLarge();
       const remoteAddress = server.requestIP(req)?.address ?? "";
       if (req.headers.get("upgrade") === null) {
+        if (headerFields(req.headers) > MAX_HEADER_FIELDS) return headTooLarge();
         // Bun's idleTimeout would cut a handler or a stream that takes longer than 10 s; the other engines do not.
         server.timeout(req, 0);
         return host.fetch(req, remoteAddress);
       }
-      const decision = host.upgrade(snapshot(req, remoteAddress));
+      const request = snapshot(req, remoteAddress);
+      if (request.headerCount > MAX_HEADER_FIELDS) return headTooLarge();
+      const decision = host.upgrade(request);
       if (decision instanceof Promise)
         return decision.then((settled) => finishUpgrade(req, server, settled)) as Promise<Response>;
       return finishUpgrade(req, server, decision);

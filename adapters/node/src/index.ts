@@ -243,15 +243,8 @@ function onNetDrain(this: NetSocket & { [kSocket]?: AnySocket }): void {
 function ignoreError(): void {}
 
 function snapshot(req: IncomingMessage): UpgradeRequest {
-  const headers: Record<string, string> = {};
-  const raw = req.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = (raw[i] as string).toLowerCase();
-    const value = raw[i + 1] as string;
-    const previous = headers[name];
-    headers[name] = previous === undefined ? value : `${previous}, ${value}`;
-  }
-  return new UpgradeRequest(req.method ?? "GET", req.url ?? "/", headers, req.socket.remoteAddress ?? "");
+  // Node's raw list as it is: the record is made only if the application reads it.
+  return new UpgradeRequest(req.method ?? "GET", req.url ?? "/", req.rawHeaders, req.socket.remoteAddress ?? "");
 }
 
 function uncork(net: NetSocket): void {

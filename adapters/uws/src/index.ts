@@ -183,10 +183,10 @@ function loadEngine(): Promise<typeof uWS> {
 }
 
 function copyRequest(res: uWS.HttpResponse, req: uWS.HttpRequest): UpgradeRequest {
-  const headers: Record<string, string> = {};
+  // Copied before the request dies, as the raw list (the record is made only if read).
+  const headers: string[] = [];
   req.forEach((name, value) => {
-    const previous = headers[name];
-    headers[name] = previous === undefined ? value : `${previous}, ${value}`;
+    headers.push(name, value);
   });
   const query = req.getQuery();
   const url = query ? `${req.getUrl()}?${query}` : req.getUrl();
@@ -489,7 +489,7 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
       state.aborted = true;
       state.onAbort?.();
     });
-    if (request.headers.upgrade !== undefined) {
+    if (request.header("upgrade") !== undefined) {
       // uWS routes an upgrade it finds malformed (bad key, ...) here: answer it as the other engines do.
       Promise.resolve(host.upgrade(request)).then((decision) => {
         if (!decision.accept) {

@@ -22,6 +22,7 @@ import {
 } from "@verb/core";
 import { createFileRoot, httpRoutes } from "./fixture-http.js";
 import { type RealtimeData, realtimeRoutes } from "./fixture-realtime.js";
+import { type SessionData, sessionRoutes } from "./fixture-session.js";
 
 /** What the fixture records per connection id. */
 export interface FixtureEvent {
@@ -633,6 +634,18 @@ async function main(): Promise<void> {
   const realtimeHandle = await realtime.listen(0, "127.0.0.1");
   handles.set("realtime", realtimeHandle);
   ports.realtime = realtimeHandle.port;
+  // The Verb protocol: with authorizeSubscribe ("session"), and without ("sessionplain").
+  for (const [name, authorize] of [
+    ["session", true],
+    ["sessionplain", false],
+  ] as const) {
+    const sessionApp = createServer<SessionData>();
+    sessionRoutes(sessionApp, record, authorize);
+    apps.set(name, sessionApp as unknown as VerbApp<Data>);
+    const handle = await sessionApp.listen(0, "127.0.0.1");
+    handles.set(name, handle);
+    ports[name] = handle.port;
+  }
   const bun = (globalThis as { Bun?: { version: string } }).Bun;
   const runtime = bun !== undefined ? `bun ${bun.version}` : `node ${process.versions.node}`;
   process.stdout.write(`${JSON.stringify({ ready: true, adapter, runtime, ports, pid: process.pid })}\n`);

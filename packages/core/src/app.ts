@@ -4,7 +4,7 @@
  */
 
 import type { AdapterHost, AdapterServer, VerbAdapter } from "./adapter.js";
-import type { Backplane } from "./backplane.js";
+import type { Backplane, Presence } from "./backplane.js";
 import type { WebSocketHandlers, WebSocketRoute } from "./handlers.js";
 import { type ErrorHandler, type HttpHandler, HttpPipeline, type Middleware } from "./http/pipeline.js";
 import { Router } from "./http/router.js";
@@ -205,9 +205,10 @@ export class VerbApp<Data = DefaultSocketData> {
 
   /**
    * Publishes like `publish` and resolves with how many local subscribers and how many other
-   * instances (with a backplane) received it.
+   * instances (with a backplane) received it. With a durable backplane it resolves once the log
+   * stored the message, with its number (`seq`), and rejects when it could not be stored.
    */
-  async deliver(topic: string, data: SendData, options?: SendOptions): Promise<{ local: number; remote: number }> {
+  async deliver(topic: string, data: SendData, options?: SendOptions): Promise<{ local: number; remote: number; seq?: number }> {
     assertTopic(topic);
     const runtime = this.#runtime;
     if (runtime === undefined) return { local: 0, remote: 0 };
@@ -217,6 +218,16 @@ export class VerbApp<Data = DefaultSocketData> {
   /** Whether a backplane carries publishes to other instances. */
   get hasBackplane(): boolean {
     return this.#backplane !== undefined;
+  }
+
+  /** @internal Cluster-wide presence, when the backplane keeps it. */
+  get presence(): Presence | undefined {
+    return this.#runtime === undefined ? undefined : this.#backplane?.presence;
+  }
+
+  /** Whether the backplane is a durable log (`delivery: "durable"` of @verb/redis). */
+  get isDurable(): boolean {
+    return this.#backplane?.log !== undefined;
   }
 
   /** @internal Whether session clients follow `topic` (it keeps a history). */
@@ -349,9 +360,11 @@ export class VerbApp<Data = DefaultSocketData> {
       // Before binding the port: an unreachable broker fails listen() with a clear error.
       await backplane.start({
         deliver: (topic, message) => runtime.receive(topic, message),
+        sequenced: (message) => runtime.sequenced(message),
         error: (error, stage) => runtime.backplaneError(error, stage),
       });
       runtime.backplane = backplane;
+      runtime.streams.durable = backplane.log !== undefined;
     }
     const queue = this.#resilience.offlineQueue;
     if (queue !== undefined) {

@@ -36,7 +36,7 @@ export type TokenCarrier = "header" | "query" | "protocol";
 
 /** Finds the token of a request: `Authorization: Bearer`, then `?token=`, then the protocol carrier. */
 export function extractToken(request: UpgradeRequest, marker: string): { token: string; carrier: TokenCarrier } | undefined {
-  const authorization = request.headers.authorization;
+  const authorization = request.header("authorization");
   if (authorization !== undefined) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     if (match?.[1]) return { token: match[1], carrier: "header" };

@@ -27,7 +27,15 @@ export {
   VerbApp,
 } from "./app.js";
 export { type AuthOptions, describeUser, extractToken, type TokenCarrier } from "./auth.js";
-export type { Backplane, BackplaneMessage, BackplaneSink } from "./backplane.js";
+export type {
+  Backplane,
+  BackplaneMessage,
+  BackplaneSink,
+  DurableLog,
+  LogRange,
+  Presence,
+  SequencedMessage,
+} from "./backplane.js";
 export {
   assertSendableCloseCode,
   CloseCode,

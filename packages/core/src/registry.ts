@@ -4,6 +4,7 @@
  * engine and, with a backplane, across instances, without changing this API.
  */
 
+import type { Presence } from "./backplane.js";
 import type { Counters } from "./metrics.js";
 import type { OfflineStore, QueueBounds, QueuedMessage } from "./offline-queue.js";
 import type { SendData, SendOptions, SendStatus, VerbSocket } from "./socket.js";
@@ -32,6 +33,10 @@ export interface Publisher {
   readonly hasBackplane: boolean;
   /** Whether session clients follow `topic` (or did, within the resume TTL): it keeps a history. */
   isStream(topic: string): boolean;
+  /** Whether the backplane is a durable log (publishes are kept, numbered, and resumed on any instance). */
+  readonly isDurable: boolean;
+  /** Cluster-wide presence, when the backplane keeps it. */
+  readonly presence: Presence | undefined;
 }
 
 /** Whether a socket speaks the Verb protocol (a session client of @verb/client). */
@@ -121,6 +126,7 @@ export class ClientRegistry<Data = Record<string, unknown>, Meta = Record<string
     };
     this.#clients.set(clientId, entry);
     this.#bySocket.set(entry.socket, entry);
+    this.#publisher.presence?.set(`c:${clientId}`, 1);
     socket.subscribe(ALL_CLIENTS);
     if (this.#offline !== undefined) this.#replay(entry, this.#offline);
     else this.#reachable(entry);
@@ -145,6 +151,11 @@ export class ClientRegistry<Data = Record<string, unknown>, Meta = Record<string
     // A session client's messages travel on its stream: sequenced, and kept for it while it is away.
     if (entry !== undefined && entry.socket.readyState === 1 && isSession(entry.socket)) {
       return this.#publisher.publish(topic, message, options) ? "sent" : "queued";
+    }
+    // Durable: the client's stream holds it for whichever instance the client is (or comes back) on.
+    if (this.#publisher.isDurable && entry === undefined) {
+      this.#publisher.publish(topic, message, options);
+      return "queued";
     }
     if (entry === undefined && this.#publisher.isStream(topic)) {
       this.#publisher.publish(topic, message, options);
@@ -287,6 +298,7 @@ export class ClientRegistry<Data = Record<string, unknown>, Meta = Record<string
     for (const roomId of [...entry.rooms]) this.leaveRoom(clientId, roomId);
     this.#clients.delete(clientId);
     this.#bySocket.delete(entry.socket);
+    this.#publisher.presence?.set(`c:${clientId}`, 0);
     if (entry.socket.readyState <= 1) {
       entry.socket.unsubscribe(ALL_CLIENTS);
       entry.socket.unsubscribe(clientTopic(clientId));
@@ -326,6 +338,7 @@ export class ClientRegistry<Data = Record<string, unknown>, Meta = Record<string
       this.#rooms.set(roomId, members);
     }
     members.add(clientId);
+    this.#publisher.presence?.set(`r:${roomId}`, members.size);
     entry.rooms.add(roomId);
     entry.socket.subscribe(roomTopic(roomId));
   }
@@ -337,10 +350,28 @@ export class ClientRegistry<Data = Record<string, unknown>, Meta = Record<string
     if (members !== undefined) {
       members.delete(clientId);
       if (members.size === 0) this.#rooms.delete(roomId);
+      this.#publisher.presence?.set(`r:${roomId}`, members.size);
     }
     if (entry?.rooms.delete(roomId) && entry.socket.readyState <= 1) {
       entry.socket.unsubscribe(roomTopic(roomId));
     }
+  }
+
+  /**
+   * Whether a client is registered here or, with a backplane that keeps presence, on any
+   * instance (a dead instance's clients disappear within its expiry, 10 s with @verb/redis).
+   */
+  async isRegisteredAnywhere(clientId: string): Promise<boolean> {
+    if (this.#clients.has(clientId)) return true;
+    const presence = this.#publisher.presence;
+    return presence !== undefined && (await presence.total(`c:${clientId}`)) > 0;
+  }
+
+  /** Members of a room on every instance (with a backplane that keeps presence; else here). */
+  async roomSizeAnywhere(roomId: string): Promise<number> {
+    const presence = this.#publisher.presence;
+    if (presence === undefined) return this.#rooms.get(roomId)?.size ?? 0;
+    return presence.total(`r:${roomId}`);
   }
 
   /** Ids of the clients in a room. */

@@ -4,7 +4,7 @@
  * control, rate limits, error routing, and counters.
  */
 
-import type { Backplane, BackplaneMessage } from "./backplane.js";
+import type { Backplane, BackplaneMessage, DurableLog, SequencedMessage } from "./backplane.js";
 import { CloseCode, CloseReason } from "./close.js";
 import { asError, isThenable } from "./guards.js";
 import type { WebSocketHandlers } from "./handlers.js";
@@ -185,6 +185,11 @@ export class ServerRuntime {
   }
 
   socketReleased(socket: AnySocket): void {
+    const token = this.#publisherTokens.get(socket);
+    if (token !== undefined) {
+      this.#publisherTokens.delete(socket);
+      this.#publishers.delete(token);
+    }
     // A socket the engine opened after it was abandoned was never counted as open.
     if (this.sockets.delete(socket)) this.#forgetIp(socket.remoteAddress);
     if (this.sockets.size === 0 && this.#released !== undefined) this.#released();
@@ -247,6 +252,13 @@ export class ServerRuntime {
   publish(topic: string, data: SendData, options: SendOptions | undefined, from?: AnySocket): number {
     const frame = this.#frame(data, options);
     this.counters.published++;
+    const log = this.backplane?.log;
+    if (log !== undefined) {
+      // Durable: delivered from the log, here as everywhere, once it has its number.
+      const reach = this.#reach(topic);
+      void this.#append(log, topic, frame.payload, frame.isBinary, frame.compress, from).catch(() => {});
+      return reach;
+    }
     let local = this.#publishLocal(topic, frame.payload, frame.isBinary, frame.compress, from);
     if (this.streams.size > 0) local += this.#publishStream(topic, frame.payload, frame.isBinary, frame.compress, from);
     if (this.backplane !== undefined) void this.#forward(this.backplane, topic, frame.payload, frame.isBinary, frame.compress);
@@ -283,10 +295,23 @@ export class ServerRuntime {
     return reached;
   }
 
-  /** Like `publish`, and resolves with how many other instances received it. */
-  async deliver(topic: string, data: SendData, options: SendOptions | undefined): Promise<{ local: number; remote: number }> {
+  /**
+   * Like `publish`, and resolves with how many other instances received it; in durable mode once
+   * the log stored it (with its number), and rejects when it could not be stored.
+   */
+  async deliver(
+    topic: string,
+    data: SendData,
+    options: SendOptions | undefined,
+  ): Promise<{ local: number; remote: number; seq?: number }> {
     const { payload, isBinary, compress } = this.#frame(data, options);
     this.counters.published++;
+    const log = this.backplane?.log;
+    if (log !== undefined) {
+      const local = this.#reach(topic);
+      const { seq } = await this.#append(log, topic, payload, isBinary, compress, undefined);
+      return { local, remote: 0, seq };
+    }
     let local = this.#publishLocal(topic, payload, isBinary, compress, undefined);
     if (this.streams.size > 0) local += this.#publishStream(topic, payload, isBinary, compress, undefined);
     const remote = this.backplane === undefined ? 0 : await this.#forward(this.backplane, topic, payload, isBinary, compress);
@@ -356,6 +381,92 @@ export class ServerRuntime {
     } catch (error) {
       this.backplaneError(asError(error), stage);
     }
+  }
+
+  /** Local subscribers of a topic, plain and session. */
+  #reach(topic: string): number {
+    const hub = this.topics;
+    return hub.count(topic) + (this.streams.size > 0 ? hub.count(sequencedTopic(topic)) : 0);
+  }
+
+  /** Publishers of socket publishes in durable mode, by the token their log entries carry. */
+  readonly #publishers = new Map<number, AnySocket>();
+  readonly #publisherTokens = new Map<AnySocket, number>();
+  #nextToken = 0;
+
+  /** Who a socket publish must not reach: its session (a skip), or the socket itself. */
+  #exclusion(from: AnySocket | undefined, topic: string): string | undefined {
+    if (from === undefined) return undefined;
+    const session = from.session?.record;
+    if (session !== undefined && from.isSubscribed(topic)) return `s:${session.id}`;
+    let token = this.#publisherTokens.get(from);
+    if (token === undefined) {
+      token = ++this.#nextToken;
+      this.#publisherTokens.set(from, token);
+      this.#publishers.set(token, from);
+    }
+    return `k:${(this.backplane as Backplane).instanceId}:${token}`;
+  }
+
+  /** Appends to the durable log; a failure is counted and reported (and rejects for `deliver`). */
+  #append(
+    log: DurableLog,
+    topic: string,
+    data: string | ArrayBuffer | Uint8Array,
+    binary: boolean,
+    compress: boolean,
+    from: AnySocket | undefined,
+  ): Promise<{ seq: number; epoch: string }> {
+    const backplane = this.backplane as Backplane;
+    this.counters.backplaneOut++;
+    const message: BackplaneMessage = {
+      origin: backplane.instanceId,
+      data: data instanceof ArrayBuffer ? new Uint8Array(data) : data,
+      binary,
+      compress,
+    };
+    let appended: Promise<{ seq: number; epoch: string }>;
+    try {
+      appended = log.append(topic, message, this.#exclusion(from, topic));
+    } catch (error) {
+      appended = Promise.reject(error);
+    }
+    return Promise.resolve(appended).catch((error: unknown) => {
+      this.counters.backplaneLost++;
+      this.backplaneError(asError(error), "append");
+      throw error;
+    });
+  }
+
+  /**
+   * A message read from the durable log (every instance's, this one's included, in log order):
+   * to the plain subscribers (but the publishing socket), and numbered as the log numbered it to
+   * the followers of its stream (the publishing session gets a skip).
+   */
+  sequenced(message: SequencedMessage): void {
+    const backplane = this.backplane;
+    if (backplane === undefined) return;
+    const own = message.origin === backplane.instanceId;
+    if (!own) this.counters.backplaneIn++;
+    const excluded = message.excluded;
+    let socket: AnySocket | undefined;
+    if (own && excluded?.startsWith("k:")) {
+      socket = this.#publishers.get(Number(excluded.slice(excluded.lastIndexOf(":") + 1)));
+    }
+    const topic = message.topic;
+    this.#publishLocal(topic, message.data, message.binary, message.compress, socket);
+    const stream = this.streams.get(topic);
+    if (stream === undefined) return;
+    const session = excluded?.startsWith("s:") ? excluded.slice(2) : undefined;
+    const data = message.data;
+    const payload = message.binary && typeof data === "string" ? Buffer.from(data) : data;
+    const entry = stream.record(message.seq, message.epoch, payload, session, this.streams.bounds, Date.now());
+    if (entry === undefined) return;
+    this.counters.streamMessages++;
+    const publisher = session === undefined ? undefined : this.sessions?.socketOf(session);
+    const following = publisher?.isSubscribed(topic) ? publisher : undefined;
+    this.#publishLocal(sequencedTopic(topic), entry.frame, typeof entry.frame !== "string", message.compress, following);
+    if (following !== undefined) following.sendFrame(skipFrame(topic, entry.seq));
   }
 
   /** A publish from another instance: deliver it to the local subscribers. */

@@ -10,6 +10,7 @@
 import {
   type Cursor,
   encodeEscaped,
+  encodeSequenced,
   type Gap,
   type Hello,
   needsEscape,
@@ -23,6 +24,7 @@ import {
   VERSION,
   type Welcome,
 } from "@verb/protocol";
+import type { DurableLog, SequencedMessage } from "./backplane.js";
 import { asError, isThenable } from "./guards.js";
 import type { IncomingRequest, Message } from "./handlers.js";
 import { log } from "./logger.js";
@@ -152,6 +154,11 @@ export class SessionHub {
     return this.#runtime.streams;
   }
 
+  /** The socket that speaks for a session on this instance, if any. */
+  socketOf(session: string): AnySocket | undefined {
+    return this.#records.get(session)?.socket;
+  }
+
   /** Sessions known (connected or waiting for their client to come back). */
   get size(): number {
     return this.#records.size;
@@ -183,35 +190,106 @@ export class SessionHub {
   /**
    * Attaches a session socket to a topic's stream: the stream's start, what the client missed
    * (from its cursor, or from the moment it subscribed), then live messages through the twin.
+   * With a durable log the history comes from the log when this instance's cache cannot answer.
    */
   attach(socket: AnySocket, topic: string): void {
     const session = socket.session as SocketSession;
-    const streams = this.streams;
-    const stream = streams.open(topic);
-    let from = session.held.get(topic);
-    if (from === undefined) {
+    const stream = this.streams.open(topic);
+    let position = session.held.get(topic);
+    if (position === undefined) {
       stream.followers++;
-      from = stream.seq;
+      position = stream.seq;
     } else session.held.delete(topic);
     const cursor = session.cursors[topic];
+    if (cursor !== undefined) delete session.cursors[topic];
+    const log = this.#runtime.backplane?.log;
+    const cached =
+      stream.epoch !== "" && (cursor === undefined || (cursor.epoch === stream.epoch && cursor.seq + 1 >= stream.oldest));
+    if (log !== undefined && !cached) {
+      void this.#attachFromLog(socket, topic, log, cursor);
+      return;
+    }
+    let from = position;
     if (cursor !== undefined) {
-      delete session.cursors[topic];
-      if (cursor.epoch === streams.epoch) from = Math.min(cursor.seq, stream.seq);
+      if (cursor.epoch === stream.epoch) from = Math.min(cursor.seq, stream.seq);
       else {
-        this.#control(socket, {
-          type: "verb:gap",
-          stream: topic,
-          from: cursor.seq + 1,
-          to: null,
-          reason: "epoch",
-        } satisfies Gap);
-        this.#runtime.counters.streamGaps++;
+        this.#epochGap(socket, topic, cursor);
         from = 0;
       }
     }
-    this.#control(socket, { type: "verb:stream", stream: topic, epoch: streams.epoch, seq: from } satisfies StreamStart);
+    this.#control(socket, { type: "verb:stream", stream: topic, epoch: stream.epoch, seq: from } satisfies StreamStart);
     this.#replay(socket, topic, from);
     socket.engineSubscribeTwin(topic);
+  }
+
+  #epochGap(socket: AnySocket, topic: string, cursor: Cursor): void {
+    this.#control(socket, { type: "verb:gap", stream: topic, from: cursor.seq + 1, to: null, reason: "epoch" } satisfies Gap);
+    this.#runtime.counters.streamGaps++;
+  }
+
+  /**
+   * Attaches from the durable log: its history after the cursor (in pages), then what this
+   * instance read from the log meanwhile, then live. The twin is joined only once caught up, in
+   * the same turn as the last replayed message, so nothing is missed or sent twice.
+   */
+  async #attachFromLog(socket: AnySocket, topic: string, log: DurableLog, cursor: Cursor | undefined): Promise<void> {
+    const alive = () => socket.readyState === 1 && socket.isSubscribed(topic);
+    const limit = this.streams.bounds.maxMessages;
+    try {
+      let range = await log.range(topic, cursor?.seq ?? Number.MAX_SAFE_INTEGER, cursor === undefined ? 0 : limit);
+      if (!alive()) return;
+      let from = range.last;
+      if (cursor !== undefined && range.epoch !== cursor.epoch) {
+        range = await log.range(topic, 0, limit);
+        if (!alive()) return;
+        this.#epochGap(socket, topic, cursor);
+        from = 0;
+      } else if (cursor !== undefined) from = Math.min(cursor.seq, range.last);
+      const epoch = range.epoch ?? "";
+      this.#control(socket, { type: "verb:stream", stream: topic, epoch, seq: from } satisfies StreamStart);
+      if (from + 1 < range.oldest && from < range.last) this.#retentionGap(socket, topic, from + 1, range.oldest - 1);
+      const session = (socket.session as SocketSession).record?.id;
+      let last = from;
+      for (let page = 0; page < 1000; page++) {
+        for (const entry of range.entries) {
+          if (entry.seq <= last) continue;
+          socket.sendFrame(this.#frameOf(entry, session));
+          last = entry.seq;
+          this.#runtime.counters.streamReplayed++;
+        }
+        if (range.entries.length < limit || last >= range.last) break;
+        range = await log.range(topic, last, limit);
+        if (!alive()) return;
+      }
+      // What this instance read from the log while the history was on its way.
+      const stream = this.streams.open(topic);
+      if (stream.epoch === epoch) {
+        for (const entry of stream.after(last)) {
+          socket.sendFrame(entry.excluded === session ? skipFrame(topic, entry.seq) : entry.frame);
+          last = entry.seq;
+        }
+      }
+      socket.engineSubscribeTwin(topic);
+    } catch (error) {
+      // Without its history a resume could only guess: the client tries again later and resumes exactly.
+      this.#runtime.backplaneError(asError(error), "history");
+      if (socket.readyState === 1) socket.close(1013, "stream history unavailable, try again");
+    }
+  }
+
+  #frameOf(entry: SequencedMessage, session: string | undefined): Payload {
+    if (entry.excluded === `s:${session}`) return skipFrame(entry.topic, entry.seq);
+    const data = entry.data;
+    return encodeSequenced(
+      entry.topic,
+      entry.seq,
+      entry.binary && typeof data === "string" ? new TextEncoder().encode(data) : data,
+    );
+  }
+
+  #retentionGap(socket: AnySocket, topic: string, from: number, to: number): void {
+    this.#control(socket, { type: "verb:gap", stream: topic, from, to, reason: "retention" } satisfies Gap);
+    this.#runtime.counters.streamGaps++;
   }
 
   /** A session socket leaves a topic. */
@@ -409,19 +487,38 @@ export class SessionHub {
     if (stream === undefined) return;
     const oldest = stream.oldest;
     if (from + 1 < oldest && from < stream.seq) {
-      this.#control(socket, {
-        type: "verb:gap",
-        stream: topic,
-        from: from + 1,
-        to: oldest - 1,
-        reason: "retention",
-      } satisfies Gap);
-      this.#runtime.counters.streamGaps++;
+      const log = this.#runtime.backplane?.log;
+      // The cache does not reach back that far: the durable log may.
+      if (log !== undefined) {
+        void this.#replayFromLog(socket, topic, log, from, oldest);
+        return;
+      }
+      this.#retentionGap(socket, topic, from + 1, oldest - 1);
     }
     const session = (socket.session as SocketSession).record?.id;
     const entries = stream.after(from);
     for (const entry of entries) socket.sendFrame(entry.excluded === session ? skipFrame(topic, entry.seq) : entry.frame);
     this.#runtime.counters.streamReplayed += entries.length;
+  }
+
+  /** Messages `from + 1` up to `until - 1` from the durable log (the cache holds the rest), then the cache. */
+  async #replayFromLog(socket: AnySocket, topic: string, log: DurableLog, from: number, until: number): Promise<void> {
+    try {
+      const range = await log.range(topic, from, Math.max(1, until - from - 1));
+      if (socket.readyState !== 1) return;
+      if (from + 1 < range.oldest) this.#retentionGap(socket, topic, from + 1, range.oldest - 1);
+      const session = (socket.session as SocketSession).record?.id;
+      let last = from;
+      for (const entry of range.entries) {
+        if (entry.seq <= last || entry.seq >= until) continue;
+        socket.sendFrame(this.#frameOf(entry, session));
+        last = entry.seq;
+      }
+      this.#replay(socket, topic, Math.max(last, until - 1));
+    } catch (error) {
+      this.#runtime.backplaneError(asError(error), "history");
+      if (socket.readyState === 1) socket.close(1013, "stream history unavailable, try again");
+    }
   }
 
   #control(socket: AnySocket, message: ServerControl): void {

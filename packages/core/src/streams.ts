@@ -31,6 +31,11 @@ export class Stream {
   readonly name: string;
   /** The last sequence number given out. */
   seq = 0;
+  /**
+   * The epoch of its numbering: the server's (memory), or the durable log's (`""` until the log
+   * told it). The history held here is then a cache of the log's.
+   */
+  epoch: string;
   /** `entries[head..]`, oldest first. */
   #entries: StreamEntry[] = [];
   #head = 0;
@@ -39,8 +44,34 @@ export class Stream {
   /** With no followers: when the stream may be forgotten (ms since the epoch). */
   idleSince = 0;
 
-  constructor(name: string) {
+  constructor(name: string, epoch: string) {
     this.name = name;
+    this.epoch = epoch;
+  }
+
+  /**
+   * Records a message the durable log numbered. The cache holds one unbroken run: a new epoch or
+   * a hole (messages this instance never read) starts it again. Undefined for one already held.
+   */
+  record(
+    seq: number,
+    epoch: string,
+    payload: Payload,
+    excluded: string | undefined,
+    bounds: StreamBounds,
+    now: number,
+  ): StreamEntry | undefined {
+    if (epoch === this.epoch && seq <= this.seq) return undefined;
+    if (epoch !== this.epoch || seq !== this.seq + 1) {
+      this.#entries = [];
+      this.#head = 0;
+      this.epoch = epoch;
+    }
+    this.seq = seq;
+    const entry: StreamEntry = { seq, frame: encodeSequenced(this.name, seq, payload), at: now, excluded };
+    this.#entries.push(entry);
+    if (this.#entries.length - this.#head > bounds.maxMessages) this.#drop(1);
+    return entry;
   }
 
   /** Records a message; returns its sequenced frame. */
@@ -105,6 +136,8 @@ export class StreamTable {
   readonly bounds: StreamBounds;
   /** Changes with every server start: cursors from an earlier run are recognised as such. */
   readonly epoch: string;
+  /** With a durable log: numbers and epochs come from it; the histories here are caches. */
+  durable = false;
 
   constructor(bounds: StreamBounds, epoch: string) {
     this.bounds = bounds;
@@ -120,11 +153,11 @@ export class StreamTable {
     return this.#streams.size === 0 ? undefined : this.#streams.get(topic);
   }
 
-  /** The stream of `topic`, created when needed. */
+  /** The stream of `topic`, created when needed (in durable mode with an epoch still unknown). */
   open(topic: string): Stream {
     let stream = this.#streams.get(topic);
     if (stream === undefined) {
-      stream = new Stream(topic);
+      stream = new Stream(topic, this.durable ? "" : this.epoch);
       this.#streams.set(topic, stream);
     }
     return stream;

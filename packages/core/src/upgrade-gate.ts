@@ -55,8 +55,9 @@ const BODY_HEADERS = new Set(["content-type", "content-length", "content-encodin
  * The headers of an HTTP answer (middleware, the route) that also fit a 101: handshake and body
  * headers are left out (the engine writes the first, and a 101 has no body).
  */
-function headerPairs(headers: Headers): [string, string][] {
+function headerPairs(headers: Headers | undefined): [string, string][] {
   const pairs: [string, string][] = [];
+  if (headers === undefined) return pairs;
   headers.forEach((value, name) => {
     if (name !== "set-cookie" && !HANDSHAKE_HEADERS.has(name) && !BODY_HEADERS.has(name)) pairs.push([name, value]);
   });
@@ -98,7 +99,7 @@ function accepted(
   protocol: string,
   headers: ReadonlyArray<readonly [string, string]>,
 ): AcceptUpgrade {
-  const extensions = negotiateDeflate(socket.request.headers["sec-websocket-extensions"], socket.runtime.limits.compression);
+  const extensions = negotiateDeflate(socket.request.header("sec-websocket-extensions"), socket.runtime.limits.compression);
   socket.extensions = extensions;
   return { accept: true, socket, protocol, headers, extensions };
 }
@@ -233,16 +234,16 @@ export class UpgradeGate {
 
   /** Handshake validation and admission on arrival: a refusal, or undefined to go on. */
   #screen(request: UpgradeRequest): UpgradeDecision | undefined {
-    if (request.headers.upgrade?.toLowerCase() !== "websocket") {
+    if (request.header("upgrade")?.toLowerCase() !== "websocket") {
       return { accept: false, response: textResponse(400, "Unsupported upgrade: only websocket is served") };
     }
-    if (request.headers["sec-websocket-version"] !== "13") {
+    if (request.header("sec-websocket-version") !== "13") {
       return {
         accept: false,
         response: textResponse(426, "Unsupported WebSocket version: use 13", { "sec-websocket-version": "13" }),
       };
     }
-    if (!/^[A-Za-z0-9+/]{22}==$/.test(request.headers["sec-websocket-key"] ?? "")) {
+    if (!/^[A-Za-z0-9+/]{22}==$/.test(request.header("sec-websocket-key") ?? "")) {
       return { accept: false, response: textResponse(400, "Invalid Sec-WebSocket-Key") };
     }
     return this.#admit(request);
@@ -258,7 +259,7 @@ export class UpgradeGate {
     if (!this.#host.pipeline.hasMiddleware) {
       const route =
         wsRoute ?? (this.#host.pipeline.routes.match("GET", request.path) === undefined ? this.#globalRoute() : undefined);
-      if (route !== undefined) return this.#acceptRoute(request, route, new Headers());
+      if (route !== undefined) return this.#acceptRoute(request, route, undefined);
     }
     return this.#decideThroughPipeline(request, wsRoute);
   }
@@ -372,7 +373,7 @@ export class UpgradeGate {
   #acceptRoute(
     request: UpgradeRequest,
     route: WebSocketRoute<unknown>,
-    headers: Headers,
+    headers: Headers | undefined,
   ): UpgradeDecision | Promise<UpgradeDecision> {
     const auth = this.#policy(route, "auth") as AuthOptions<unknown> | undefined;
     if (auth === undefined) return this.#runHook(request, route, headers, undefined);
@@ -424,7 +425,7 @@ export class UpgradeGate {
   #runHook(
     request: UpgradeRequest,
     route: WebSocketRoute<unknown>,
-    headers: Headers,
+    headers: Headers | undefined,
     auth: AuthOutcome | undefined,
   ): UpgradeDecision | Promise<UpgradeDecision> {
     const hook = this.#policy(route, "upgrade");
@@ -457,7 +458,7 @@ export class UpgradeGate {
     request: UpgradeRequest,
     route: WebSocketRoute<unknown>,
     result: UpgradeHookResult<unknown>,
-    headers: Headers,
+    headers: Headers | undefined,
     auth: AuthOutcome | undefined,
   ): UpgradeDecision {
     const runtime = this.#host.runtime() as ServerRuntime;
@@ -508,8 +509,10 @@ export class UpgradeGate {
     try {
       this.#assertOffered(request, protocol);
       // Header names and values are checked as HTTP allows: no CR/LF can reach the 101.
-      const checked = new Headers();
-      for (const [name, value] of pairs) checked.append(name, value);
+      if (pairs.length > 0) {
+        const checked = new Headers();
+        for (const [name, value] of pairs) checked.append(name, value);
+      }
     } catch (error) {
       return this.#hookFailed(error);
     }

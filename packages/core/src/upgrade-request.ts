@@ -11,26 +11,81 @@ import { parseCookieHeader } from "./http/cookies.js";
 /** Request headers: lower-cased names; repeated headers joined with ", ". */
 export type HeaderRecord = Record<string, string>;
 
+/**
+ * Headers as an adapter hands them over: a record with lower-cased names, or the raw list
+ * `[name, value, name, value, ...]` as the engine parsed it (any case). The raw list is kept as it
+ * is and the record made only when the application reads `headers`: a connection costs its raw
+ * header strings, not a parsed object.
+ */
+export type HeaderSource = HeaderRecord | readonly string[];
+
+/** Whether `name` (any case) is `lower` (lower-case), without allocating. */
+function sameName(name: string, lower: string): boolean {
+  if (name.length !== lower.length) return false;
+  for (let i = 0; i < name.length; i++) {
+    const code = name.charCodeAt(i);
+    const folded = code >= 65 && code <= 90 ? code + 32 : code;
+    if (folded !== lower.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
 /** A plain, immutable view of the upgrade request. */
 export class UpgradeRequest {
   /** HTTP method (always `GET` for a valid upgrade). */
   readonly method: string;
   /** Path and query as sent, e.g. `/chat?room=1`. */
   readonly url: string;
-  /** Request headers with lower-cased names. */
-  readonly headers: HeaderRecord;
   /** The client's IP address as text. */
   readonly remoteAddress: string;
+  #source: HeaderSource;
+  #parsed = false;
   #path: string | undefined;
   #query: Record<string, string> | undefined;
   #cookies: Record<string, string> | undefined;
   #protocols: string[] | undefined;
 
-  constructor(method: string, url: string, headers: HeaderRecord, remoteAddress: string) {
+  constructor(method: string, url: string, headers: HeaderSource, remoteAddress: string) {
     this.method = method;
     this.url = url;
-    this.headers = headers;
+    this.#source = headers;
+    this.#parsed = !Array.isArray(headers);
     this.remoteAddress = clientAddress(remoteAddress);
+  }
+
+  /** Request headers with lower-cased names (repeated ones joined with ", "), made on first use. */
+  get headers(): HeaderRecord {
+    if (!this.#parsed) {
+      const raw = this.#source as readonly string[];
+      const record: HeaderRecord = {};
+      for (let i = 0; i + 1 < raw.length; i += 2) {
+        const name = (raw[i] as string).toLowerCase();
+        const value = raw[i + 1] as string;
+        const previous = record[name];
+        record[name] = previous === undefined ? value : `${previous}, ${value}`;
+      }
+      this.#source = record;
+      this.#parsed = true;
+    }
+    return this.#source as HeaderRecord;
+  }
+
+  /** How many header fields the request has (repeated names counted each time as given). */
+  get headerCount(): number {
+    return this.#parsed ? Object.keys(this.#source as HeaderRecord).length : (this.#source as readonly string[]).length / 2;
+  }
+
+  /** One header by its lower-cased name (repeated ones joined with ", "), without making the record. */
+  header(name: string): string | undefined {
+    if (this.#parsed) return (this.#source as HeaderRecord)[name];
+    const raw = this.#source as readonly string[];
+    let found: string | undefined;
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      if (!sameName(raw[i] as string, name)) continue;
+      const value = raw[i + 1] as string;
+      found = found === undefined ? value : `${found}, ${value}`;
+    }
+    return found;
   }
 
   /** The path without the query string, e.g. `/chat`. */
@@ -53,14 +108,14 @@ export class UpgradeRequest {
 
   /** Cookies from the `Cookie` header. */
   get cookies(): Record<string, string> {
-    this.#cookies ??= parseCookieHeader(this.headers.cookie);
+    this.#cookies ??= parseCookieHeader(this.header("cookie"));
     return this.#cookies;
   }
 
   /** Subprotocols the client offered in `Sec-WebSocket-Protocol`, in order. */
   get protocols(): string[] {
     if (this.#protocols === undefined) {
-      const header = this.headers["sec-websocket-protocol"];
+      const header = this.header("sec-websocket-protocol");
       this.#protocols = header
         ? header
             .split(",")
@@ -73,7 +128,7 @@ export class UpgradeRequest {
 
   /** The `Origin` header, or `undefined` for non-browser clients. */
   get origin(): string | undefined {
-    return this.headers.origin;
+    return this.header("origin");
   }
 }
 

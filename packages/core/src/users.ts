@@ -35,6 +35,7 @@ export class UserDirectory<Data = Record<string, unknown>> {
     }
     sockets.add(key);
     this.#userOf.set(key, id);
+    this.#publisher.presence?.set(`u:${id}`, sockets.size);
     socket.subscribe(userTopic(id));
     socket.subscribe(ALL_USERS);
   }
@@ -48,6 +49,7 @@ export class UserDirectory<Data = Record<string, unknown>> {
     const sockets = this.#sockets.get(id);
     sockets?.delete(key);
     if (sockets !== undefined && sockets.size === 0) this.#sockets.delete(id);
+    this.#publisher.presence?.set(`u:${id}`, sockets?.size ?? 0);
     if (socket.readyState <= 1) {
       socket.unsubscribe(userTopic(id));
       socket.unsubscribe(ALL_USERS);
@@ -76,6 +78,17 @@ export class UserDirectory<Data = Record<string, unknown>> {
   /** Sends to every socket of every bound user. */
   broadcast(message: SendData, options?: SendOptions): boolean {
     return this.#publisher.publish(ALL_USERS, message, options);
+  }
+
+  /**
+   * Whether a user has an open socket here or, with a backplane that keeps presence, on any
+   * instance (a dead instance's users disappear within its expiry, 10 s with @verb/redis).
+   */
+  async isOnlineAnywhere(userId: string | number): Promise<boolean> {
+    const id = String(userId);
+    if (this.#sockets.has(id)) return true;
+    const presence = this.#publisher.presence;
+    return presence !== undefined && (await presence.total(`u:${id}`)) > 0;
   }
 
   /** Whether a user has an open socket on this instance. */

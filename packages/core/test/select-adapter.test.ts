@@ -31,6 +31,7 @@ function listenWith(adapter: string): string {
 }
 
 describe("adapter selection", () => {
+  install("@verb/protocol", "packages/protocol");
   install("@verb/core", "packages/core");
   install("@verb/uws", "adapters/uws");
 

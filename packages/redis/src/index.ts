@@ -12,6 +12,9 @@
 import { randomUUID } from "node:crypto";
 import type { Backplane, BackplaneMessage, BackplaneSink, OfflineStore, QueueBounds, QueuedMessage } from "@verb/core";
 import { Redis, type RedisOptions } from "ioredis";
+import { defaultUrl, waitReady } from "./connection.js";
+import { type DurableOptions, DurableRedisBackplane } from "./durable.js";
+import { RedisPresence } from "./presence.js";
 
 /** Options of {@link redisBackplane}. */
 export interface RedisBackplaneOptions {
@@ -28,6 +31,14 @@ export interface RedisBackplaneOptions {
   required?: boolean;
   /** How long `listen()` waits for Redis. Default 5000 ms. */
   connectTimeout?: number;
+  /**
+   * `"pubsub"` (default): Redis pub/sub, at-most-once across instances, cheapest. `"durable"`:
+   * Redis Streams: every publish numbered once and kept (bounded), delivered from one log on every
+   * instance; session clients resume on any instance, even after their instance died.
+   */
+  delivery?: "pubsub" | "durable";
+  /** Bounds and timings of the durable mode. */
+  durable?: DurableOptions;
 }
 
 const VERSION = 1;
@@ -73,35 +84,6 @@ function decode(frame: Buffer): BackplaneMessage | undefined {
   return { origin, binary, compress: (flags & COMPRESS) !== 0, data: binary ? payload : payload.toString("utf8") };
 }
 
-function defaultUrl(): string {
-  return process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
-}
-
-function waitReady(client: Redis, timeoutMs: number): Promise<void> {
-  if (client.status === "ready") return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(new Error(`no answer within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const onReady = () => {
-      cleanup();
-      resolve();
-    };
-    const onError = (error: Error) => {
-      cleanup();
-      reject(error);
-    };
-    const cleanup = () => {
-      clearTimeout(timer);
-      client.off("ready", onReady);
-      client.off("error", onError);
-    };
-    client.once("ready", onReady);
-    client.once("error", onError);
-  });
-}
-
 class RedisBackplane implements Backplane {
   readonly instanceId = randomUUID();
   readonly #origin = Buffer.from(this.instanceId);
@@ -112,6 +94,7 @@ class RedisBackplane implements Backplane {
   readonly #options: RedisOptions;
   #pub: Redis | undefined;
   #sub: Redis | undefined;
+  #presence: RedisPresence | undefined;
   #sink: BackplaneSink | undefined;
   /** Topics this instance receives. */
   readonly #topics = new Set<string>();
@@ -128,6 +111,11 @@ class RedisBackplane implements Backplane {
     return this.#pub?.status === "ready" && this.#sub?.status === "ready";
   }
 
+  /** Users, clients and rooms across instances (a dead instance's share expires within 10 s). */
+  get presence(): RedisPresence | undefined {
+    return this.#presence;
+  }
+
   async start(sink: BackplaneSink): Promise<void> {
     this.#sink = sink;
     const common: RedisOptions = { lazyConnect: true, maxRetriesPerRequest: null, ...this.#options };
@@ -136,6 +124,7 @@ class RedisBackplane implements Backplane {
     const sub = new Redis(this.#url, { ...common, autoResubscribe: true });
     this.#pub = pub;
     this.#sub = sub;
+    this.#presence = new RedisPresence(pub, this.#prefix, this.instanceId);
     let reported = false;
     for (const client of [pub, sub]) {
       client.on("error", (error: Error) => {
@@ -188,6 +177,7 @@ class RedisBackplane implements Backplane {
     } finally {
       clearTimeout(timer);
     }
+    this.#presence.start();
   }
 
   async publish(topic: string, message: BackplaneMessage): Promise<number> {
@@ -209,6 +199,8 @@ class RedisBackplane implements Backplane {
   }
 
   async close(): Promise<void> {
+    await this.#presence?.close();
+    this.#presence = undefined;
     const clients = [this.#pub, this.#sub].filter((c): c is Redis => c !== undefined);
     this.#pub = undefined;
     this.#sub = undefined;
@@ -225,10 +217,19 @@ class RedisBackplane implements Backplane {
   }
 }
 
-/** A Redis pub/sub backplane: `app.withOptions({ backplane: redisBackplane({ url }) })`. */
+/**
+ * A Redis backplane: `app.withOptions({ backplane: redisBackplane({ url }) })`; pub/sub by
+ * default, Redis Streams with `delivery: "durable"`. The application code is the same for both.
+ */
 export function redisBackplane(options: RedisBackplaneOptions = {}): Backplane {
-  return new RedisBackplane(options);
+  const delivery = options.delivery ?? "pubsub";
+  if (delivery !== "pubsub" && delivery !== "durable") {
+    throw new TypeError(`redisBackplane: delivery must be "pubsub" or "durable"; got ${JSON.stringify(delivery)}`);
+  }
+  return delivery === "durable" ? new DurableRedisBackplane(options) : new RedisBackplane(options);
 }
+
+export type { DurableOptions } from "./durable.js";
 
 /** Options of {@link RedisOfflineStore}. */
 export interface RedisOfflineStoreOptions {

@@ -17,6 +17,7 @@ import { realtimeChecks } from "./realtime.js";
 import { requestChecks } from "./request.js";
 import { resilienceChecks } from "./resilience.js";
 import { sendChecks } from "./send.js";
+import { sessionChecks } from "./session.js";
 import { shutdownChecks } from "./shutdown.js";
 import { timeoutChecks } from "./timeouts.js";
 import { topicChecks } from "./topics.js";
@@ -42,5 +43,6 @@ export const allChecks: Check[] = [
   ...httpChecks,
   ...upgradeChecks,
   ...shutdownChecks,
+  ...sessionChecks,
   ...wireChecks,
 ];
