@@ -72,6 +72,8 @@ import type {
 
 /** A connection open this long resets the backoff. */
 const STABLE_MS = 5000;
+/** Connections lost in a row right after the oldest held message went out: then it is dropped as refused. */
+const STRIKES = 5;
 /** Messages received while an async schema validates are held in order, up to this many. */
 const MAX_BACKLOG = 10_000;
 const CONTROL_PREFIX = '{"type":"verb:';
@@ -149,6 +151,8 @@ class Client<D extends MessageDefinitions> implements VerbClient<D> {
   #authRetried = false;
   /** This connection's server said authentication failed. */
   #authFailed = false;
+  /** The last open connection was lost without a close frame. */
+  #lost = false;
   /** This connection's shutdown notice asked to spread reconnects over this many ms. */
   #retryWindow: number | undefined;
   #pingOutstanding = false;
@@ -440,6 +444,7 @@ class Client<D extends MessageDefinitions> implements VerbClient<D> {
       this.#requests.forgetNumbers();
     }
     this.#outbox.acknowledge(received);
+    this.#strike();
     this.#welcomed = true;
     this.#authRetried = false;
     this.#failures = 0;
@@ -480,6 +485,7 @@ class Client<D extends MessageDefinitions> implements VerbClient<D> {
             closeCodes: this.#options.closeCodes,
           })
         : { reason: forced, action: "reconnect" };
+    if (welcomed) this.#lost = verdict.reason === "lost";
     const retryWindow = this.#retryWindow;
     this.#authFailed = false;
     this.#retryWindow = undefined;
@@ -851,6 +857,23 @@ class Client<D extends MessageDefinitions> implements VerbClient<D> {
     else if (this.#welcomed) this.#flush();
     this.#reportDrops();
     return added;
+  }
+
+  /**
+   * A poison message: the connection was lost without a close frame, and the oldest message the
+   * new welcome does not acknowledge had gone out on it. The fifth time, it is dropped: some
+   * engines (uWS) cut the connection without a 1009 on a message over their limit, and re-sending
+   * it forever would cut every connection.
+   */
+  #strike(): void {
+    const lost = this.#lost;
+    this.#lost = false;
+    const suspect = this.#outbox.oldest();
+    if (!lost || suspect === undefined || suspect.n === 0) return;
+    suspect.strikes = (suspect.strikes ?? 0) + 1;
+    if (suspect.strikes < STRIKES) return;
+    this.#outbox.remove(suspect);
+    this.#dropped(suspect, "refused");
   }
 
   /** Writes what the current connection has not had yet, in order. */

@@ -32,12 +32,15 @@ export class TimeoutError extends VerbClientError {
 /** The request's `AbortSignal` fired. `cause` is the signal's reason. */
 export class AbortError extends VerbClientError {}
 
-/** Why the outbox let go of a message that was never sent. */
-export type DropReason = "full" | "expired" | "offline";
+/** Why the outbox let go of a message the server had not taken. */
+export type DropReason = "full" | "expired" | "offline" | "refused";
 
 /**
- * The outbox dropped the message before it was sent: its bound was reached (`"full"`), its
- * expiry passed (`"expired"`), or it was volatile while the client was not connected (`"offline"`).
+ * The outbox dropped the message before the server took it: its bound was reached (`"full"`),
+ * its expiry passed (`"expired"`), it was volatile while the client was not connected
+ * (`"offline"`), or every connection it went out on was lost before the server acknowledged
+ * anything, five times in a row (`"refused"`: a message the server cannot take, e.g. over its
+ * `maxPayloadLength` on an engine that closes without a 1009).
  */
 export class DroppedError extends VerbClientError {
   readonly reason: DropReason;

@@ -41,6 +41,8 @@ export interface OutboxEntry<Owner> {
   readonly owner: Owner | undefined;
   /** False once removed (acknowledged, dropped, cancelled). */
   live: boolean;
+  /** Connections lost right after it went out, in a row, without the server taking it. */
+  strikes?: number;
 }
 
 /** Outcome of {@link Outbox.add}. */
@@ -104,6 +106,13 @@ export class Outbox<Owner> {
   /** The number the next message gets. */
   get next(): number {
     return this.#next;
+  }
+
+  /** The oldest message held. */
+  oldest(): OutboxEntry<Owner> | undefined {
+    const entries = this.#entries;
+    for (let i = this.#head; i < entries.length; i++) if ((entries[i] as OutboxEntry<Owner>).live) return entries[i];
+    return undefined;
   }
 
   /** Holds a new message at the end, making room by the policy. */

@@ -1,21 +1,23 @@
 /** Connection life over real sockets: subscriptions, the close-code policy, tokens, the shutdown spread, liveness, close(). */
 
-import { type ClientState, type StateInfo, SubscriptionError, TimeoutError } from "@verb/client";
+import { type ClientState, type DropInfo, type StateInfo, SubscriptionError, TimeoutError } from "@verb/client";
 import type { AuthOptions, ServerOptions } from "@verb/core";
 import { afterEach, describe, expect, it } from "vitest";
-import { closeAll, connect, opened, sleep, startServer, TcpProxy, type TestServer, until } from "./helpers.js";
+import { adapter, closeAll, connect, opened, Site, sleep, startServer, TcpProxy, type TestServer, until } from "./helpers.js";
 
 let servers: TestServer[] = [];
 let proxies: TcpProxy[] = [];
+let sites: Site[] = [];
 afterEach(async () => {
   await closeAll();
-  await Promise.all([...servers.map((s) => s.close()), ...proxies.map((p) => p.close())]);
+  await Promise.all([...servers.map((s) => s.close()), ...proxies.map((p) => p.close()), ...sites.map((s) => s.close())]);
   servers = [];
   proxies = [];
+  sites = [];
 });
 
-async function serve(options: ServerOptions<Record<string, unknown>> = {}, port = 0) {
-  const server = await startServer(options, port);
+async function serve(options: ServerOptions<Record<string, unknown>> = {}) {
+  const server = await startServer(options);
   servers.push(server);
   return server;
 }
@@ -126,10 +128,21 @@ describe("close-code policy", () => {
     const server = await serve({ websocket: { maxPayloadLength: 1024 } });
     const big = connect(server.url);
     const bigStates = states(big);
+    const bigDrops: DropInfo[] = [];
+    big.on("drop", (drop) => bigDrops.push(drop));
     await opened(big);
     big.send("x".repeat(2000));
-    await until(() => big.state === "closed", "the stop after 1009");
-    expect(bigStates.at(-1)?.[1]).toMatchObject({ code: 1009, reason: "too-big" });
+    if (adapter === "uws") {
+      // uWS cuts the connection without a 1009 (a documented engine deviation): the client sees
+      // 1006, and drops the message as refused after five lost connections instead of looping.
+      await until(() => bigDrops.length === 1, "the refused message", 10_000);
+      expect(bigDrops[0]?.reason).toBe("refused");
+      await until(() => big.state === "open", "open again");
+      await big.close();
+    } else {
+      await until(() => big.state === "closed", "the stop after 1009");
+      expect(bigStates.at(-1)?.[1]).toMatchObject({ code: 1009, reason: "too-big" });
+    }
 
     const client = connect(server.url);
     const seen = states(client);
@@ -159,10 +172,35 @@ describe("close-code policy", () => {
     await until(() => app.state === "closed", "the application code");
   });
 
+  it("drops a message that every connection it goes out on dies of (cut without a close frame), after five", async () => {
+    const received: string[] = [];
+    const server = await serve({ websocket: { message: (_ws, message) => void received.push(String(message)) } });
+    // The path dies whenever this message goes out, before the server gets it (as uWS does with a
+    // message over maxPayloadLength: no 1009, the TCP connection just ends).
+    const proxy = await TcpProxy.start(server.port, { cutUp: (text) => text.endsWith("\npoison") });
+    proxies.push(proxy);
+    const client = connect(proxy.url);
+    const drops: DropInfo[] = [];
+    let losses = 0;
+    client.on("drop", (drop) => drops.push(drop));
+    client.on("state", (state, info) => {
+      if (state === "reconnecting" && info.reason === "lost") losses++;
+    });
+    await opened(client);
+    client.send("before");
+    client.send("poison");
+    client.send("after");
+    await until(() => drops.length === 1 && received.includes("after"), "the drop, then the rest", 10_000);
+    expect(drops[0]).toEqual({ reason: "refused", data: "poison", request: false });
+    expect(losses).toBe(5);
+    expect(received).toEqual(["before", "after"]);
+    expect(client.stats.dropped).toBe(1);
+  });
+
   it("spreads the reconnect over the shutdown notice's retryWindowMs", async () => {
-    const first = await serve();
-    const port = first.port;
-    const clients = Array.from({ length: 20 }, () => connect(first.url));
+    const site = await Site.start();
+    sites.push(site);
+    const clients = Array.from({ length: 20 }, () => connect(site.url));
     const notices: unknown[] = [];
     const delays: number[] = [];
     for (const client of clients) {
@@ -175,15 +213,14 @@ describe("close-code policy", () => {
       });
     }
     await Promise.all(clients.map((client) => opened(client)));
-    await first.close({ notify: true, retryWindow: 400 });
-    servers = [];
+    await site.stop({ notify: true, retryWindow: 400 });
     await until(() => delays.length === 20, "every client reconnecting");
     expect(notices).toHaveLength(20);
     expect(notices[0]).toMatchObject({ type: "server_shutdown", retryWindowMs: 400 });
     expect(Math.max(...delays)).toBeLessThan(400);
     // Spread, not bunched: the 20 delays cover the window.
     expect(Math.max(...delays) - Math.min(...delays)).toBeGreaterThan(150);
-    await serve({}, port);
+    await site.restart();
     await Promise.all(clients.map((client) => (client.state === "open" ? undefined : opened(client))));
   });
 

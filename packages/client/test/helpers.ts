@@ -9,7 +9,8 @@ import { type ClientOptions, createClient, type MessageDefinitions, type VerbCli
 import { createServer, type ServerHandle, type ServerOptions, type VerbSocket } from "@verb/core";
 import WebSocket from "ws";
 
-const adapter = (process.env.VERB_ADAPTER as "node" | "bun" | "uws" | undefined) ?? "node";
+/** The engine the servers of the tests run on. */
+export const adapter = (process.env.VERB_ADAPTER as "node" | "bun" | "uws" | undefined) ?? "node";
 
 export interface TestServer {
   handle: ServerHandle;
@@ -20,8 +21,8 @@ export interface TestServer {
   close(options?: Parameters<ServerHandle["close"]>[0]): Promise<void>;
 }
 
-/** Starts a Verb server; the `open` and `close` hooks given are wrapped to track sockets. */
-export async function startServer(options: ServerOptions<Record<string, unknown>> = {}, port = 0): Promise<TestServer> {
+/** Starts a Verb server on a free port; the `open` and `close` hooks given are wrapped to track sockets. */
+export async function startServer(options: ServerOptions<Record<string, unknown>> = {}): Promise<TestServer> {
   const sockets: VerbSocket<Record<string, unknown>>[] = [];
   const websocket = options.websocket ?? {};
   const app = createServer().withOptions({
@@ -41,7 +42,7 @@ export async function startServer(options: ServerOptions<Record<string, unknown>
       },
     },
   });
-  const handle = await app.listen(port, "127.0.0.1");
+  const handle = await app.listen(0, "127.0.0.1");
   return {
     handle,
     port: handle.port,
@@ -49,6 +50,51 @@ export async function startServer(options: ServerOptions<Record<string, unknown>
     sockets,
     close: (closeOptions) => handle.close({ timeout: 500, grace: 200, ...closeOptions }),
   };
+}
+
+/**
+ * A server reached through a proxy, so that its URL stays the same when it restarts (a restart on
+ * the same port is refused on uWS for a minute: the closed connections' TIME-WAIT holds it).
+ */
+export class Site {
+  server: TestServer | undefined;
+  readonly proxy: TcpProxy;
+
+  private constructor(proxy: TcpProxy) {
+    this.proxy = proxy;
+  }
+
+  static async start(options: ServerOptions<Record<string, unknown>> = {}): Promise<Site> {
+    const server = await startServer(options);
+    const site = new Site(await TcpProxy.start(server.port));
+    site.server = server;
+    return site;
+  }
+
+  get url(): string {
+    return this.proxy.url;
+  }
+
+  /** Stops the server (gracefully: `close` options as `app.close`). */
+  async stop(options?: Parameters<ServerHandle["close"]>[0]): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    await server?.close(options);
+  }
+
+  /** A new server (a new process, as far as clients can tell: new epoch, no sessions) at the same URL. */
+  async restart(options: ServerOptions<Record<string, unknown>> = {}): Promise<TestServer> {
+    await this.stop();
+    const server = await startServer(options);
+    this.proxy.target = server.port;
+    this.server = server;
+    return server;
+  }
+
+  async close(): Promise<void> {
+    await this.stop();
+    await this.proxy.close();
+  }
 }
 
 /** A client with test-sized timings; closed by {@link closeAll}. */
@@ -107,39 +153,56 @@ export class TcpProxy {
   port = 0;
 
   private constructor(target: number) {
+    this.target = target;
     this.#server = createTcpServer((inbound) => {
       if (Date.now() < this.#blockedUntil) {
         inbound.destroy();
         return;
       }
       const outbound = new Socket();
-      outbound.connect(target, "127.0.0.1");
+      outbound.connect(this.target, "127.0.0.1");
       const pair: [Socket, Socket] = [inbound, outbound];
       this.#pairs.add(pair);
       const forward = (from: Socket, to: Socket) =>
         from.on("data", (chunk) => {
           if (!this.#paused) to.write(chunk);
         });
-      forward(inbound, outbound);
-      if (this.dropDown === undefined) forward(outbound, inbound);
-      else this.#filterDown(outbound, inbound, this.dropDown);
-      const end = () => {
-        this.#pairs.delete(pair);
+      const cut = () => {
         inbound.destroy();
         outbound.destroy();
       };
-      inbound.on("close", end).on("error", end);
-      outbound.on("close", end).on("error", end);
+      const { dropDown, cutUp } = this;
+      if (cutUp === undefined) forward(inbound, outbound);
+      else this.#frames(inbound, outbound, (text) => (cutUp(text) ? "cut" : "forward"), cut);
+      if (dropDown === undefined) forward(outbound, inbound);
+      else this.#frames(outbound, inbound, (text) => (dropDown(text) ? "drop" : "forward"), cut);
+      // One side closed: the other gets what was forwarded, then the end (a close frame is not lost).
+      const end = () => {
+        this.#pairs.delete(pair);
+        inbound.end();
+        outbound.end();
+      };
+      const fail = () => {
+        this.#pairs.delete(pair);
+        cut();
+      };
+      inbound.on("close", end).on("error", fail);
+      outbound.on("close", end).on("error", fail);
     });
   }
 
-  /**
-   * Server → client: after the HTTP response, whole WebSocket frames (the server's, unmasked and
-   * uncompressed) for which this returns true are swallowed, the way a lossy path would lose them.
-   */
+  /** Server → client: whole WebSocket frames for which this returns true are swallowed (a lossy path). */
   dropDown: ((text: string) => boolean) | undefined;
+  /** Client → server: a frame for which this returns true cuts the connection before it is forwarded. */
+  cutUp: ((text: string) => boolean) | undefined;
+  /** Where connections go: may change, so that a server restarted on another port is reached at the same URL. */
+  target: number;
 
-  #filterDown(from: Socket, to: Socket, drop: (text: string) => boolean): void {
+  /**
+   * Forwards whole WebSocket frames (after the HTTP head, uncompressed), unmasking client frames to
+   * show `decide` their text: forward them, drop them, or cut the connection.
+   */
+  #frames(from: Socket, to: Socket, decide: (text: string) => "forward" | "drop" | "cut", cut: () => void): void {
     let buffered = Buffer.alloc(0);
     let upgraded = false;
     from.on("data", (chunk: Buffer) => {
@@ -154,6 +217,7 @@ export class TcpProxy {
       }
       for (;;) {
         if (buffered.length < 2) return;
+        const masked = ((buffered[1] as number) & 0x80) !== 0;
         let length = (buffered[1] as number) & 0x7f;
         let offset = 2;
         if (length === 126) {
@@ -165,17 +229,31 @@ export class TcpProxy {
           length = Number(buffered.readBigUInt64BE(2));
           offset = 10;
         }
+        const key = masked ? buffered.subarray(offset, offset + 4) : undefined;
+        if (masked) offset += 4;
         if (buffered.length < offset + length) return;
         const frame = buffered.subarray(0, offset + length);
         buffered = buffered.subarray(offset + length);
-        if (!drop(frame.subarray(offset).toString("utf8"))) to.write(frame);
+        const payload = Buffer.from(frame.subarray(offset));
+        if (key !== undefined)
+          for (let i = 0; i < payload.length; i++) payload[i] = (payload[i] as number) ^ (key[i % 4] as number);
+        const verdict = decide(payload.toString("utf8"));
+        if (verdict === "cut") {
+          cut();
+          return;
+        }
+        if (verdict === "forward") to.write(frame);
       }
     });
   }
 
-  static async start(target: number, dropDown?: (text: string) => boolean): Promise<TcpProxy> {
+  static async start(
+    target: number,
+    filters: { dropDown?: (text: string) => boolean; cutUp?: (text: string) => boolean } = {},
+  ): Promise<TcpProxy> {
     const proxy = new TcpProxy(target);
-    proxy.dropDown = dropDown;
+    proxy.dropDown = filters.dropDown;
+    proxy.cutUp = filters.cutUp;
     await new Promise<void>((resolve) => proxy.#server.listen(0, "127.0.0.1", resolve));
     proxy.port = (proxy.#server.address() as { port: number }).port;
     return proxy;

@@ -13,7 +13,7 @@ import {
 import { createMessageRouter } from "@verb/core";
 import { afterEach, describe, expect, expectTypeOf, it } from "vitest";
 import { z } from "zod";
-import { closeAll, connect, opened, sleep, startServer, type TestServer, until } from "./helpers.js";
+import { closeAll, connect, opened, Site, sleep, startServer, type TestServer, until } from "./helpers.js";
 
 const messages = defineMessages({
   client: {
@@ -30,13 +30,17 @@ const messages = defineMessages({
 });
 
 let server: TestServer | undefined;
+let sites: Site[] = [];
 afterEach(async () => {
   await closeAll();
   await server?.close();
+  await Promise.all(sites.map((site) => site.close()));
   server = undefined;
+  sites = [];
 });
 
-async function start(port = 0) {
+/** The router's server options, and what its handlers saw. */
+function routed() {
   const ran: string[] = [];
   const router = createMessageRouter({ messages, rateLimits: { limited: { messages: 1, per: 60 } } })
     .on("getUser", (_ws, { id }) => ({ id, name: `user ${id}` }))
@@ -50,7 +54,12 @@ async function start(port = 0) {
     .on("note", (_ws, { text }) => {
       ran.push(text);
     });
-  server = await startServer({ websocket: { message: router.handle } }, port);
+  return { options: { websocket: { message: router.handle } }, ran };
+}
+
+async function start() {
+  const { options, ran } = routed();
+  server = await startServer(options);
   return { server, ran };
 }
 
@@ -110,10 +119,12 @@ describe("requests", () => {
     expect(client.stats.pendingRequests).toBe(0);
 
     // Queued while the server is away: timed out and aborted requests are dropped from the outbox.
-    const port = server.port;
-    const offline = connect(`ws://127.0.0.1:${port}/`, { messages });
+    const first = routed();
+    const site = await Site.start(first.options);
+    sites.push(site);
+    const offline = connect(site.url, { messages });
     await opened(offline);
-    await server.close();
+    await site.stop();
     await until(() => offline.state === "reconnecting", "reconnecting");
     const queued = offline.request("note", { text: "timed out" }, { timeout: 30 }).catch((e: VerbClientError) => e);
     const abortLater = new AbortController();
@@ -123,8 +134,9 @@ describe("requests", () => {
     expect(await abortedQueued).toBeInstanceOf(AbortError);
     const kept = offline.request("note", { text: "kept" });
     expect(offline.stats.outbox).toBe(1);
-    // Back on the same port: the client reconnects by itself and sends only what is still wanted.
-    const { ran } = await start(port);
+    // Back at the same URL: the client reconnects by itself and sends only what is still wanted.
+    const { options, ran } = routed();
+    await site.restart(options);
     await expect(kept).resolves.toBeNull();
     expect(ran).toEqual(["kept"]);
   });

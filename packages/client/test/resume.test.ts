@@ -11,19 +11,21 @@ import { type Discontinuity, memoryStorage } from "@verb/client";
 import { fileStorage } from "@verb/client/node";
 import { createMessageRouter, type ServerOptions } from "@verb/core";
 import { afterEach, describe, expect, it } from "vitest";
-import { closeAll, connect, opened, sleep, startServer, TcpProxy, type TestServer, until } from "./helpers.js";
+import { closeAll, connect, opened, Site, sleep, startServer, TcpProxy, type TestServer, until } from "./helpers.js";
 
 let servers: TestServer[] = [];
 let proxies: TcpProxy[] = [];
+let sites: Site[] = [];
 afterEach(async () => {
   await closeAll();
-  await Promise.all([...servers.map((s) => s.close()), ...proxies.map((p) => p.close())]);
+  await Promise.all([...servers.map((s) => s.close()), ...proxies.map((p) => p.close()), ...sites.map((s) => s.close())]);
   servers = [];
   proxies = [];
+  sites = [];
 });
 
-async function serve(options: ServerOptions<Record<string, unknown>> = {}, port = 0) {
-  const server = await startServer(options, port);
+async function serve(options: ServerOptions<Record<string, unknown>> = {}) {
+  const server = await startServer(options);
   servers.push(server);
   return server;
 }
@@ -137,7 +139,9 @@ describe("server → client, exactly once and in order", () => {
     const server = await serve({ websocket: subscribable });
     // A lossy path: the first copy of message 2 never arrives (the replayed one does).
     let copies = 0;
-    const proxy = await TcpProxy.start(server.port, (text) => text.endsWith("\nlost on the way") && copies++ === 0);
+    const proxy = await TcpProxy.start(server.port, {
+      dropDown: (text) => text.endsWith("\nlost on the way") && copies++ === 0,
+    });
     proxies.push(proxy);
     const client = connect(proxy.url);
     const got: string[] = [];
@@ -177,9 +181,10 @@ describe("server → client, exactly once and in order", () => {
   });
 
   it("reports a discontinuity after a server restart (a new epoch) and continues in the new one", async () => {
-    const first = await serve({ websocket: subscribable });
-    const port = first.port;
-    const client = connect(first.url);
+    const site = await Site.start({ websocket: subscribable });
+    sites.push(site);
+    const first = site.server as TestServer;
+    const client = connect(site.url);
     const got: string[] = [];
     const gaps: Discontinuity[] = [];
     client.on("message", (message) => got.push(String(message)));
@@ -188,9 +193,7 @@ describe("server → client, exactly once and in order", () => {
     first.handle.publish("news", "a");
     first.handle.publish("news", "b");
     await until(() => got.length === 2, "two messages");
-    await first.close();
-    servers = [];
-    const second = await serve({ websocket: subscribable }, port);
+    const second = await site.restart({ websocket: subscribable });
     const info = await opened(client);
     expect(info.resumed).toBe(false);
     await until(() => gaps.length === 1, "the epoch gap");
