@@ -31,6 +31,8 @@ export default defineConfig([
       platform: "neutral",
       target: "es2022",
       external: [/^node:/],
+      // Keep `node:` in @verb/client/node: Deno resolves built-ins only with it.
+      removeNodeProtocol: false,
       noExternal: ["@verb/protocol"],
       dts: { resolve: ["@verb/protocol"] },
     },
