@@ -22,6 +22,38 @@ function library(dir: string, entry: Record<string, string>, extra: Partial<Opti
 export default defineConfig([
   // Browser-safe: no Node built-ins (the client bundles it for browsers).
   library("packages/protocol", { index: "src/index.ts" }, { platform: "neutral", target: "es2022" }),
+  // The client: no runtime dependency (the protocol's code is bundled in, its types inlined); the
+  // Node-only file storage is its own entry (@verb/client/node), so the main one stays browser-safe.
+  library(
+    "packages/client",
+    { index: "src/index.ts", node: "src/node.ts" },
+    {
+      platform: "neutral",
+      target: "es2022",
+      external: [/^node:/],
+      // Keep `node:` in @verb/client/node: Deno resolves built-ins only with it.
+      removeNodeProtocol: false,
+      noExternal: ["@verb/protocol"],
+      dts: { resolve: ["@verb/protocol"] },
+    },
+  ),
+  // The browser bundle (<script type="module">, no bundler): one minified ESM file.
+  library(
+    "packages/client",
+    { "verb-client.min": "src/index.ts" },
+    {
+      name: "client-browser",
+      format: ["esm"],
+      platform: "browser",
+      target: "es2022",
+      minify: true,
+      dts: false,
+      sourcemap: false,
+      clean: false,
+      external: [],
+      noExternal: ["@verb/protocol"],
+    },
+  ),
   library("packages/core", { index: "src/index.ts" }),
   library("adapters/bun", { index: "src/index.ts" }),
   library("adapters/node", { index: "src/index.ts" }),

@@ -9,6 +9,8 @@ export default defineConfig({
       // Unit tests run against the sources; processes spawned by tests run the built packages.
       "@verb/core": here("./packages/core/src/index.ts"),
       "@verb/protocol": here("./packages/protocol/src/index.ts"),
+      "@verb/client/node": here("./packages/client/src/node.ts"),
+      "@verb/client": here("./packages/client/src/index.ts"),
     },
   },
   test: {

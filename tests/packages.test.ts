@@ -54,7 +54,16 @@ const EXTRA: Record<string, string[]> = {
 describe("npm pack", () => {
   it("finds the published packages", () => {
     expect(published.map(({ manifest }) => manifest.name).sort()).toEqual(
-      ["@verb/bun", "@verb/conformance", "@verb/core", "@verb/node", "@verb/protocol", "@verb/redis", "@verb/uws"].sort(),
+      [
+        "@verb/bun",
+        "@verb/client",
+        "@verb/conformance",
+        "@verb/core",
+        "@verb/node",
+        "@verb/protocol",
+        "@verb/redis",
+        "@verb/uws",
+      ].sort(),
     );
   });
 
