@@ -3,6 +3,8 @@
  * in the README), before the application's `shouldReconnect` has the last word.
  */
 
+import { SESSION_REPLACED_CODE } from "@verb/protocol";
+
 /** Why a connection ended (or could not start), as the client classifies it. */
 export type CloseReason =
   /** `client.close()` was called: stop. */
@@ -36,7 +38,9 @@ export type CloseReason =
   /** An application code (3000–4999) not listed above. */
   | "application"
   /** `reconnect.maxRetries` reconnects failed in a row. */
-  | "retries";
+  | "retries"
+  /** 3409: another connection (another tab sharing the stored session) resumed this session. */
+  | "replaced";
 
 /**
  * What to do about a close: reconnect, stop, or (`"auth"`) reconnect once more with a fresh token
@@ -63,6 +67,7 @@ export interface CloseContext {
 /** Classifies a close by the policy table. */
 export function classifyClose(code: number, message: string, context: CloseContext): CloseVerdict {
   if (context.authFailed) return { reason: "auth", action: "auth" };
+  if (code === SESSION_REPLACED_CODE) return { reason: "replaced", action: "stop" };
   if (code >= 3000 && code <= 4999) {
     const override = context.closeCodes?.[code];
     const reason: CloseReason = code === 3000 ? "auth" : code === 3003 ? "policy" : "application";

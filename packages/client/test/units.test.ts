@@ -62,6 +62,7 @@ describe("close-code policy", () => {
     expect(decide(1007)).toEqual({ reason: "protocol", action: "stop" });
     expect(decide(3000)).toEqual({ reason: "auth", action: "auth" });
     expect(decide(3003)).toEqual({ reason: "policy", action: "stop" });
+    expect(decide(3409)).toEqual({ reason: "replaced", action: "stop" });
     expect(decide(4408)).toEqual({ reason: "application", action: "reconnect" });
   });
 

@@ -92,4 +92,5 @@ export function sessionRoutes(app: VerbApp<SessionData>, record: Recorder, autho
     res.json({ closing: true });
   });
   app.get("/metrics", (_req, res) => res.json(app.metrics()));
+  app.get("/subscribers/:topic", (req, res) => res.json({ count: app.subscriberCount(req.params.topic ?? "") }));
 }

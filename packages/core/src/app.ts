@@ -35,6 +35,7 @@ import {
 import { ClientRegistry } from "./registry.js";
 import { type CloseSocketsOptions, ServerRuntime } from "./runtime.js";
 import { assertAdapterChoice, resolveAdapter } from "./select-adapter.js";
+import { sequencedTopic } from "./session.js";
 import type { SendData, SendOptions } from "./socket.js";
 import { assertTopic } from "./topics.js";
 import { UpgradeGate } from "./upgrade-gate.js";
@@ -252,7 +253,9 @@ export class VerbApp<Data = DefaultSocketData> {
   /** How many sockets subscribe to `topic` (0 when the server is not listening). */
   subscriberCount(topic: string): number {
     assertTopic(topic);
-    return this.#runtime?.topics.count(topic) ?? 0;
+    const topics = this.#runtime?.topics;
+    // Session clients follow the topic's sequenced twin: they count as its subscribers too.
+    return topics === undefined ? 0 : topics.count(topic) + topics.count(sequencedTopic(topic));
   }
 
   /**

@@ -33,6 +33,8 @@ export const CloseCode = {
   SERVICE_RESTART: 1012,
   /** Try again later (e.g. server overloaded). */
   TRY_AGAIN_LATER: 1013,
+  /** A session client's connection whose session a newer connection resumed (Verb protocol). */
+  SESSION_REPLACED: 3409,
 } as const;
 
 /** Reasons Verb reports to the close hook for closes that carry no reason of their own. */
@@ -49,6 +51,8 @@ export const CloseReason = {
   BACKPRESSURE_LIMIT: "backpressure limit",
   /** 1000: `maxLifetime` reached. */
   LIFETIME: "please reconnect",
+  /** 3409: another connection resumed this connection's session. */
+  SESSION_REPLACED: "session resumed elsewhere",
   /** 1008 (Node + ws only): a message in more fragments than the adapter lets ws hold. */
   TOO_MANY_FRAGMENTS: "too many fragments",
 } as const;

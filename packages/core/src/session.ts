@@ -25,6 +25,7 @@ import {
   type Welcome,
 } from "@verb/protocol";
 import type { DurableLog, SequencedMessage } from "./backplane.js";
+import { CloseCode, CloseReason } from "./close.js";
 import { asError, isThenable } from "./guards.js";
 import type { IncomingRequest, Message } from "./handlers.js";
 import { log } from "./logger.js";
@@ -366,6 +367,17 @@ export class SessionHub {
       if (numbered.request) {
         const reply = record.replies.get(numbered.n);
         if (reply !== undefined) socket.sendFrame(reply);
+        else if (!record.replies.has(numbered.n)) {
+          // Answered long ago and no longer cached: say so, so the request never hangs.
+          socket.sendFrame(
+            JSON.stringify({
+              type: "verb:res",
+              n: numbered.n,
+              ok: false,
+              error: { message: "The reply is no longer available" },
+            } satisfies Reply),
+          );
+        }
       }
       return undefined;
     }
@@ -398,8 +410,9 @@ export class SessionHub {
       record = { id: newSessionId(), received: 0, replies: new Map(), socket: undefined, expires: 0, user };
       this.#records.set(record.id, record);
     } else if (record.socket !== undefined && record.socket !== socket && record.socket.readyState <= 1) {
-      // The client came back on a new connection: the old one is a leftover it no longer reads.
-      record.socket.terminate();
+      // The client came back on a new connection: the old one is a leftover it no longer reads, or
+      // another tab sharing the session, which is told so and does not take it back.
+      record.socket.close(CloseCode.SESSION_REPLACED, CloseReason.SESSION_REPLACED);
     }
     record.socket = socket;
     session.record = record;

@@ -138,6 +138,8 @@ export class StreamTable {
   readonly epoch: string;
   /** With a durable log: numbers and epochs come from it; the histories here are caches. */
   durable = false;
+  /** Streams created so far: each gets an epoch of its own (see `open`). */
+  #created = 0;
 
   constructor(bounds: StreamBounds, epoch: string) {
     this.bounds = bounds;
@@ -157,7 +159,9 @@ export class StreamTable {
   open(topic: string): Stream {
     let stream = this.#streams.get(topic);
     if (stream === undefined) {
-      stream = new Stream(topic, this.durable ? "" : this.epoch);
+      // A stream forgotten after its TTL and made again restarts at 0: in an epoch of its own, so
+      // a cursor from before reads as an epoch gap, never as numbers already seen.
+      stream = new Stream(topic, this.durable ? "" : `${this.epoch}.${(++this.#created).toString(36)}`);
       this.#streams.set(topic, stream);
     }
     return stream;

@@ -30,6 +30,8 @@ export {
   type Replay,
   type Reply,
   type ReplyError,
+  SESSION_REPLACED_CODE,
+  SESSION_REPLACED_REASON,
   type ServerControl,
   type ShutdownNotice,
   type StreamStart,

@@ -10,6 +10,16 @@ export const SUBPROTOCOL = "verb.v1";
 /** The protocol version in `verb:hello` and `verb:welcome`. */
 export const VERSION = 1;
 
+/**
+ * The close code of a connection whose session another connection resumed (another tab sharing
+ * the stored session, or the same client back on a new connection): the client stops instead of
+ * taking the session back.
+ */
+export const SESSION_REPLACED_CODE = 3409;
+
+/** The close reason sent with {@link SESSION_REPLACED_CODE}. */
+export const SESSION_REPLACED_REASON = "session resumed elsewhere";
+
 /** Where a client stands in a stream: the stream's epoch and the last sequence number it received. */
 export interface Cursor {
   /** Changes when the stream's history was lost (the server restarted, the store was reset). */

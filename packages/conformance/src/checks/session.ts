@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { SessionSpeaker, type SpeakerOptions } from "../clients/session.js";
+import { TestClient } from "../clients/ws-client.js";
 import type { Check, CheckContext } from "../types.js";
 import { metricsOf, waitFor } from "./helpers.js";
 
@@ -114,6 +115,62 @@ export const sessionChecks: Check[] = [
       client.request({ type: "count", key }, counted);
       await client.client.until(() => client.replies(counted).length === 2, "the cached reply");
       assert.equal((await ctx.events(`session:${key}`)).filter((e) => e.type === "handled").length, 1, "the handler ran once");
+    },
+  },
+  {
+    id: "session.reply-evicted",
+    title:
+      'a repeated request whose reply left the cache (256 replies kept) is answered ok:false "no longer available", never left hanging, and its handler does not run again',
+    category,
+    async run(ctx) {
+      const client = await speaker(ctx);
+      const key = ctx.id();
+      const first = client.request({ type: "count", key });
+      let last = first;
+      for (let i = 0; i < 300; i++) last = client.request({ type: "add", a: i, b: 1 });
+      await client.reply(last);
+      client.request({ type: "count", key }, first);
+      await client.client.until(() => client.replies(first).length === 2, "an answer to the repeat");
+      assert.deepEqual(client.replies(first)[1], {
+        type: "verb:res",
+        n: first,
+        ok: false,
+        error: { message: "The reply is no longer available" },
+      });
+      assert.equal((await ctx.events(`session:${key}`)).filter((e) => e.type === "handled").length, 1, "the handler ran once");
+    },
+  },
+  {
+    id: "session.replaced",
+    title:
+      'a session resumed on a second connection closes the first with 3409 "session resumed elsewhere" (a close frame, so the other tab stops), and the new one has it',
+    category,
+    async run(ctx) {
+      const first = await speaker(ctx);
+      const second = await speaker(ctx, { session: first.welcome?.session });
+      assert.equal(second.welcome?.resumed, true);
+      const closed = await first.client.waitClose();
+      assert.deepEqual([closed.code, closed.reason], [3409, "session resumed elsewhere"]);
+      assert.deepEqual((await second.reply(second.request({ type: "add", a: 1, b: 2 }))).data, 3);
+    },
+  },
+  {
+    id: "session.subscriber-count",
+    title: "app.subscriberCount(topic) counts session clients (which follow the topic's sequenced twin) beside plain subscribers",
+    category,
+    async run(ctx) {
+      const topic = `count-${ctx.id()}`;
+      const count = async () => {
+        const response = await ctx.http("session", `/subscribers/${topic}`);
+        return ((await response.json()) as { count: number }).count;
+      };
+      const client = await speaker(ctx, { topics: [topic] });
+      await client.control("verb:stream", (m) => m.stream === topic);
+      const plain = await TestClient.open(`ws://127.0.0.1:${ctx.port("session")}/?topic=${topic}`);
+      ctx.defer(() => plain.terminate());
+      await waitFor(async () => (await count()) === 2, "one session client and one plain subscriber");
+      client.terminate();
+      await waitFor(async () => (await count()) === 1, "the session client gone");
     },
   },
   {
