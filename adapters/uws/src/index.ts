@@ -11,6 +11,7 @@ import type * as uWS from "uWebSockets.js";
 import { STATUS_CODES } from "node:http";
 import { createServer as createNetServer } from "node:net";
 import {
+  type AcceptUpgrade,
   type AdapterHost,
   type AdapterServer,
   addHeader,
@@ -387,6 +388,19 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
   // builds of uWebSockets.js have the setter; the others keep their built-in 10 s.
   (app as { setIdleTimeout?: (seconds: number) => void }).setIdleTimeout?.(HEAD_TIMEOUT_S);
 
+  // uWS copies the user data's properties onto its WebSocket during res.upgrade: one object serves
+  // every upgrade.
+  const userData: UserData = { verb: undefined as unknown as AnySocket };
+  const upgradeNow = (res: uWS.HttpResponse, accept: AcceptUpgrade, key: string, context: uWS.us_socket_context_t) => {
+    if (accept.headers.length > 0) {
+      res.writeStatus("101 Switching Protocols");
+      for (const [name, value] of accept.headers) res.writeHeader(name, value);
+    }
+    userData.verb = accept.socket;
+    // uWS negotiates from the string it is given: given core's answer, it answers exactly that.
+    res.upgrade<UserData>(userData, key, accept.protocol, accept.extensions, context);
+  };
+
   const finishUpgrade = (
     res: uWS.HttpResponse,
     decision: UpgradeDecision,
@@ -402,14 +416,7 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
       sendRejection(res, decision.response, state);
       return;
     }
-    res.cork(() => {
-      if (decision.headers.length > 0) {
-        res.writeStatus("101 Switching Protocols");
-        for (const [name, value] of decision.headers) res.writeHeader(name, value);
-      }
-      // uWS negotiates from the string it is given: given core's answer, it answers exactly that.
-      res.upgrade<UserData>({ verb: decision.socket }, key, decision.protocol, decision.extensions, context);
-    });
+    res.cork(() => upgradeNow(res, decision, key, context));
   };
 
   const sendRejection = (res: uWS.HttpResponse, response: Response, state: Aborted): void => {
@@ -442,15 +449,19 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
     compression: compressionOption(engine, limits),
     upgrade(res, req, context) {
       const request = copyRequest(res, req);
-      const key = req.getHeader("sec-websocket-key");
-      const state: Aborted = { aborted: false };
       // Core's decision never throws or rejects.
       const decision = host.upgrade(request);
-      if (decision instanceof Promise || !decision.accept) {
-        res.onAborted(() => {
-          state.aborted = true;
-        });
+      // Core checked the key; the copy has it (reading it from uWS again would make another string).
+      const key = request.header("sec-websocket-key") ?? "";
+      if (!(decision instanceof Promise) && decision.accept) {
+        // Still inside uWS's handler (corked, not aborted): nothing to allocate but the socket.
+        upgradeNow(res, decision, key, context);
+        return;
       }
+      const state: Aborted = { aborted: false };
+      res.onAborted(() => {
+        state.aborted = true;
+      });
       if (decision instanceof Promise) {
         decision.then((settled) => finishUpgrade(res, settled, key, context, state));
       } else {

@@ -18,6 +18,20 @@ describe("router", () => {
     expect(router.match("GET", "/nope")).toBeUndefined();
   });
 
+  it("answers a router of static routes alone from its map: found, 405, none; static segments match as sent", () => {
+    const router = new Router<string>();
+    router.add("GET", "/chat", "chat");
+    router.add("POST", "/send", "send");
+    expect(router.match("GET", "/chat")).toMatchObject({ kind: "found", handler: "chat" });
+    expect(router.match("HEAD", "/chat/")).toMatchObject({ kind: "found", handler: "chat" });
+    expect(router.match("GET", "/send")).toEqual({ kind: "method", allow: ["POST"] });
+    expect(router.match("GET", "/other")).toBeUndefined();
+    expect(router.match("GET", "/ch%61t")).toBeUndefined();
+    router.add("GET", "/rooms/:id", "room");
+    expect(router.match("GET", "/ch%61t")).toBeUndefined();
+    expect(router.match("GET", "/rooms/a%20b")).toMatchObject({ handler: "room", params: { id: "a b" } });
+  });
+
   it("reports 405 with the allowed methods", () => {
     const router = new Router<string>();
     router.add("GET", "/items", "list");

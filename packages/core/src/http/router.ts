@@ -50,6 +50,8 @@ export class Router<H> {
   readonly #root: RouteNode<H> = createNode();
   /** Fully static paths, looked up before walking the tree. */
   readonly #static = new Map<string, RouteNode<H>>();
+  /** Whether any route has a parameter or a wildcard (without, the static map answers alone). */
+  #dynamic = false;
 
   /** Adds a route. `method` is upper-case or `*` for any method. Throws on a malformed pattern or a duplicate. */
   add(method: string, pattern: RoutePattern, handler: H): void {
@@ -87,6 +89,7 @@ export class Router<H> {
     if (node.methods.has(method)) throw new TypeError(`Route ${method} ${pattern} is already defined`);
     node.methods.set(method, handler);
     if (isStatic) this.#static.set(normalizePath(pattern), node);
+    else this.#dynamic = true;
   }
 
   /** Finds the route for a method and a path (path without query string). */
@@ -96,6 +99,10 @@ export class Router<H> {
     if (staticNode !== undefined) {
       const found = this.#pick(staticNode, method, {});
       if (found !== undefined) return found;
+    }
+    // Only static routes: the map is the whole answer (no segments made).
+    if (!this.#dynamic) {
+      return staticNode === undefined ? undefined : { kind: "method", allow: this.#allow(staticNode) };
     }
     const params: Record<string, string> = {};
     const segments = normalized.split("/").slice(1);
