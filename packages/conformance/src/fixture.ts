@@ -147,7 +147,7 @@ async function runCommand(ws: VerbSocket<Data>, command: Record<string, unknown>
       await new Promise((resolve) => setTimeout(resolve, 5));
       throw new Error("async failure from the message hook");
     case "ping":
-      ws.ping(command.data as string | undefined);
+      record(idOf(ws), { type: "pinged", status: ws.ping(command.data as string | undefined) });
       return;
     case "keep-later":
       // Echo the kept binary message after the hook returned and other messages went by.

@@ -180,7 +180,8 @@ export const closeChecks: Check[] = [
   },
   {
     id: "close.long-reason",
-    title: "a reason over 123 bytes is cut at a character boundary; the hook sees exactly what went on the wire",
+    title:
+      "a reason over 123 bytes is cut at a character boundary (a leading U+FEFF kept); the hook sees exactly what went on the wire",
     category,
     async run(ctx) {
       const id = ctx.id();
@@ -192,6 +193,16 @@ export const closeChecks: Check[] = [
       const hook = await ctx.waitEvent(id, (e) => e.type === "close", "the close hook");
       assert.equal(hook.code, 4005);
       assert.equal(hook.reason, wireReason);
+      // A reason that starts with U+FEFF keeps it through the cut (a decoder that strips a BOM would not).
+      const bomId = ctx.id();
+      const bomRaw = await ctx.raw("main", bomId, { query: "silent=1" });
+      bomRaw.sendText(cmd({ op: "close", code: 4005, reason: `\uFEFF${"é".repeat(70)}` }));
+      const bomFrame = await bomRaw.nextFrame((f) => f.opcode === Opcode.CLOSE);
+      const bomWire = bomFrame.payload.subarray(2);
+      assert.equal(bomWire.subarray(0, 3).toString("hex"), "efbbbf", "the reason's leading U+FEFF must stay on the wire");
+      assert.equal(bomWire.toString("utf8"), `\uFEFF${"é".repeat(60)}`, `wire reason has ${bomWire.length} bytes`);
+      const bomHook = await ctx.waitEvent(bomId, (e) => e.type === "close", "the close hook");
+      assert.equal(bomHook.reason, `\uFEFF${"é".repeat(60)}`, "the close hook sees the reason as it went on the wire");
     },
   },
   {

@@ -40,7 +40,7 @@ export const sendChecks: Check[] = [
   },
   {
     id: "send.result-open",
-    title: 'send() on an open socket returns "sent"',
+    title: 'send() on an open socket returns "sent", for empty messages too (text and binary)',
     category,
     async run(ctx) {
       const id = ctx.id();
@@ -49,6 +49,20 @@ export const sendChecks: Check[] = [
       client.send(cmd({ op: "send", count: 3, size: 100 }));
       const sent = await ctx.waitEvent(id, (e) => e.type === "sent", "the send statuses");
       assert.equal(sent.statuses, "sss");
+      // Bun reports 0 bytes written both for an empty send and for a dropped one: empty is still "sent".
+      for (const binary of [false, true]) {
+        const emptyId = ctx.id();
+        const empty = await ctx.open("main", emptyId);
+        await empty.message(0);
+        empty.send(cmd({ op: "send", count: 2, size: 0, binary }));
+        const statuses = await ctx.waitEvent(emptyId, (e) => e.type === "sent", "the empty send statuses");
+        assert.equal(statuses.statuses, "ss", `empty ${binary ? "binary" : "text"} sends`);
+        for (let i = 0; i < 2; i++) {
+          const message = await empty.message();
+          assert.equal(message.isBinary, binary);
+          assert.equal(message.data.length, 0, "an empty message arrives empty");
+        }
+      }
     },
   },
   {

@@ -149,20 +149,28 @@ export const topicChecks: Check[] = [
   },
   {
     id: "topics.frame-types",
-    title: "published strings arrive as text frames, bytes as binary frames",
+    title:
+      "published strings arrive as text frames, bytes as binary frames, from a publisher that subscribes to nothing and from one that subscribes (the engine's own publish)",
     category,
     async run(ctx) {
       const topic = unique(ctx, "types");
       const listener = await subscriber(ctx, "main", topic);
-      const publisher = await ctx.open("main", ctx.id(), { query: "silent=1" });
-      publisher.send(cmd({ op: "publish", topic, size: 10 }));
-      publisher.send(cmd({ op: "publish", topic, size: 10, binary: true }));
-      const text = await listener.message();
-      const binary = await listener.message();
-      assert.equal(text.isBinary, false);
-      assert.equal(text.text, "p".repeat(10));
-      assert.equal(binary.isBinary, true);
-      assert.ok(binary.data.equals(Buffer.alloc(10, 0x70)));
+      const loner = await ctx.open("main", ctx.id(), { query: "silent=1" });
+      // A socket with subscriptions of its own publishes through the engine (native topics).
+      const member = await subscriber(ctx, "main", unique(ctx, "elsewhere"));
+      for (const [who, publisher] of [
+        ["unsubscribed", loner],
+        ["subscribed", member],
+      ] as const) {
+        publisher.send(cmd({ op: "publish", topic, size: 10 }));
+        publisher.send(cmd({ op: "publish", topic, size: 10, binary: true }));
+        const text = await listener.message();
+        const binary = await listener.message();
+        assert.equal(text.isBinary, false, `a string from the ${who} publisher must arrive as text`);
+        assert.equal(text.text, "p".repeat(10));
+        assert.equal(binary.isBinary, true, `bytes from the ${who} publisher must arrive as binary`);
+        assert.ok(binary.data.equals(Buffer.alloc(10, 0x70)), `bytes from the ${who} publisher: payload`);
+      }
     },
   },
   {
