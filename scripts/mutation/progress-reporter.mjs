@@ -31,6 +31,7 @@ class ProgressReporter {
       file: fileName,
       line: location.start.line,
       column: location.start.column,
+      end: `${location.end.line}:${location.end.column}`,
       mutator: mutatorName,
       replacement,
       status,
