@@ -166,14 +166,17 @@ export const closeChecks: Check[] = [
   },
   {
     id: "close.invalid-codes",
-    title: "close() with a code that may not be sent throws a RangeError and leaves the socket open",
+    title:
+      "close() with a code that may not be sent throws a RangeError, with a reason that is not a string a TypeError, and leaves the socket open",
     category,
     async run(ctx) {
       const client = await ctx.open("main", ctx.id(), { query: "silent=1" });
-      client.send(cmd({ op: "close-invalid", codes: [0, 999, 1004, 1005, 1006, 1015, 2999, 5000] }));
-      const outcomes = JSON.parse((await client.message(0)).text) as Record<string, string>;
+      client.send(cmd({ op: "close-invalid", codes: [0, 999, 1004, 1005, 1006, 1015, 2999, 5000], badReason: 42 }));
+      const { reason, ...outcomes } = JSON.parse((await client.message(0)).text) as Record<string, string>;
+      assert.equal(Object.keys(outcomes).length, 8);
       for (const [code, outcome] of Object.entries(outcomes))
         assert.match(outcome, /^RangeError: /, `close(${code}): ${outcome}`);
+      assert.match(String(reason), /^TypeError: /, `close(1000, 42): ${reason}`);
       client.send("still open");
       assert.equal((await client.message(1)).text, "still open");
     },
@@ -207,7 +210,8 @@ export const closeChecks: Check[] = [
   },
   {
     id: "close.hook-immediate-once",
-    title: "a server close runs the close hook at once (before the client answers) and exactly once",
+    title:
+      "a server close runs the close hook at once (before the client answers) and exactly once; what the client sends before answering never reaches the message hook",
     category,
     async run(ctx) {
       const id = ctx.id();
@@ -219,11 +223,15 @@ export const closeChecks: Check[] = [
       const hook = await ctx.waitEvent(id, (e) => e.type === "close", "the close hook", 1000);
       assert.ok((hook.at as number) - sent < 1000, "the close hook must not wait for the client's answer");
       assert.equal(hook.code, 4003);
+      // A message the client sends before answering the close is not the application's any more.
+      raw.sendText("late-after-the-close");
       raw.sendClose(4003, "now");
       await raw.waitEnd(7000);
       await new Promise((r) => setTimeout(r, 100));
       const closes = (await ctx.events(id)).filter((e) => e.type === "close");
       assert.equal(closes.length, 1, "the close hook must run exactly once");
+      const late = (await ctx.events(id)).filter((e) => e.type === "message" && e.length === "late-after-the-close".length);
+      assert.equal(late.length, 0, "a message after the server's close must not reach the message hook");
     },
   },
   {

@@ -12,7 +12,8 @@ const category = "send";
 export const sendChecks: Check[] = [
   {
     id: "send.types",
-    title: "binary views (Uint8Array, DataView, typed arrays, ArrayBuffer) go as binary frames, strings as text",
+    title:
+      "binary views (Uint8Array, DataView, typed arrays, ArrayBuffer) go as binary frames, strings as text; { binary } forces the type, other options leave it",
     category,
     async run(ctx) {
       const id = ctx.id();
@@ -20,8 +21,8 @@ export const sendChecks: Check[] = [
       await raw.nextFrame();
       raw.sendText(cmd({ op: "send-types" }));
       const first = raw.frames.length;
-      await raw.nextFrame(() => raw.frames.length >= first + 7);
-      const frames = raw.frames.slice(first, first + 7);
+      await raw.nextFrame(() => raw.frames.length >= first + 9);
+      const frames = raw.frames.slice(first, first + 9);
       const expected: [number, string][] = [
         [Opcode.BINARY, "01020304"],
         [Opcode.BINARY, "0203"],
@@ -30,6 +31,8 @@ export const sendChecks: Check[] = [
         [Opcode.TEXT, Buffer.from("text").toString("hex")],
         [Opcode.TEXT, Buffer.from("forced text").toString("hex")],
         [Opcode.BINARY, Buffer.from("forced binary").toString("hex")],
+        [Opcode.BINARY, "01020304"],
+        [Opcode.TEXT, Buffer.from("still text").toString("hex")],
       ];
       frames.forEach((frame, i) => {
         const [opcode, hex] = expected[i] as [number, string];
