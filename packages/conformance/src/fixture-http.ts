@@ -172,6 +172,17 @@ export function httpRoutes(app: VerbApp<Record<string, unknown>>, root: string, 
       res.sendFile("chat.html");
     }
   });
+  // Sends and a close made before the engine opened the socket: they go out once it opens, in order.
+  app.get("/early-sends", (_req, res) => {
+    const ws: VerbSocket = res.upgrade();
+    const statuses = [ws.send("early-1"), ws.send("early-2")];
+    ws.send(JSON.stringify(statuses));
+  });
+  app.get("/early-close", (_req, res) => {
+    const ws: VerbSocket = res.upgrade();
+    ws.send("before-close");
+    ws.close(4009, "closed early");
+  });
   app.get("/chat-late", async (_req, res) => {
     const ws: VerbSocket = res.upgrade();
     // Listeners attached after an await still get every message.

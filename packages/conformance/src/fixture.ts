@@ -148,8 +148,28 @@ async function runCommand(ws: VerbSocket<Data>, command: Record<string, unknown>
       await new Promise((resolve) => setTimeout(resolve, 5));
       throw new Error("async failure from the message hook");
     case "ping":
-      ws.ping(command.data as string | undefined);
+      record(idOf(ws), { type: "pinged", status: ws.ping(command.data as string | undefined) });
       return;
+    case "ping-limits": {
+      // 125 bytes is the most a ping holds; over it ping() throws; after close() it is "dropped".
+      const outcome = (fn: () => string) => {
+        try {
+          return fn();
+        } catch (error) {
+          return `${(error as Error).name}`;
+        }
+      };
+      const limits = {
+        max: outcome(() => ws.ping(Buffer.alloc(125, 0x6d))),
+        over: outcome(() => ws.ping(Buffer.alloc(126, 0x6d))),
+        overText: outcome(() => ws.ping("o".repeat(126))),
+        closed: "",
+      };
+      ws.close(4010, "ping limits");
+      limits.closed = outcome(() => ws.ping("after close"));
+      record(idOf(ws), { type: "ping-limits", ...limits });
+      return;
+    }
     case "keep-later":
       // Echo the kept binary message after the hook returned and other messages went by.
       setTimeout(
@@ -244,6 +264,9 @@ async function runCommand(ws: VerbSocket<Data>, command: Record<string, unknown>
       ws.send("text");
       ws.send(Buffer.from("forced text"), { binary: false });
       ws.send("forced binary", { binary: true });
+      // Options that say nothing of the frame type leave it to the data's type.
+      ws.send(bytes, { compress: false });
+      ws.send("still text", { compress: false });
       return;
     }
     case "close-then-send": {
@@ -265,6 +288,14 @@ async function runCommand(ws: VerbSocket<Data>, command: Record<string, unknown>
           outcomes[code] = "accepted";
         } catch (error) {
           outcomes[code] = `${(error as Error).name}: ${(error as Error).message}`;
+        }
+      }
+      if (command.badReason !== undefined) {
+        try {
+          ws.close(1000, command.badReason as string);
+          outcomes.reason = "accepted";
+        } catch (error) {
+          outcomes.reason = `${(error as Error).name}: ${(error as Error).message}`;
         }
       }
       ws.send(JSON.stringify(outcomes));

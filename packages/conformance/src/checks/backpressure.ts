@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { Opcode } from "../clients/raw.js";
 import type { Check } from "../types.js";
-import { cmd } from "./helpers.js";
+import { cmd, waitFor } from "./helpers.js";
 
 const category = "backpressure";
 const MiB = 1024 * 1024;
@@ -38,6 +38,38 @@ export const backpressureChecks: Check[] = [
       assert.notEqual(resumed.statuses, "d", "after drain a send must not be dropped");
       await raw.nextFrame(() => binaryFrames() >= delivered + 1, 10_000);
       assert.equal(binaryFrames(), delivered + 1, "every send reported sent or buffered arrives, nothing else");
+    },
+  },
+  {
+    id: "backpressure.limit-after-drain",
+    title:
+      "after a drain the whole limit is there again: a second flood of 32-byte sends to a reader that stopped again is accepted about as far as the first, and everything accepted arrives",
+    category,
+    timeoutMs: 40_000,
+    async run(ctx) {
+      const id = ctx.id();
+      const raw = await ctx.raw("bp", id, { query: "silent=1" });
+      const floodFrames = () => raw.frames.filter((f) => f.opcode === Opcode.TEXT && f.payload.length === 32).length;
+      const accepted: number[] = [];
+      const all = async (type: string) => (await ctx.events(id)).filter((e) => e.type === type);
+      for (let round = 0; round < 2; round++) {
+        raw.pause();
+        raw.sendText(cmd({ op: "flood", size: 32 }));
+        await waitFor(async () => (await all("flooded")).length > round, `flood ${round + 1}`, 15_000);
+        const count = (await all("flooded"))[round]?.accepted as number;
+        accepted.push(count);
+        raw.resume();
+        await waitFor(() => floodFrames() >= count, `the ${count} sends of flood ${round + 1} delivered`, 20_000);
+        await waitFor(async () => (await all("drain")).length > round, `the drain after flood ${round + 1}`, 15_000);
+        assert.equal(floodFrames(), count, `flood ${round + 1}: every accepted send arrives, nothing else`);
+        raw.frames.length = 0;
+      }
+      const [first, second] = accepted as [number, number];
+      assert.ok(first > 1000, `only ${first} sends accepted before the first drop (maxBackpressure 1 MiB)`);
+      assert.ok(
+        second >= first / 2,
+        `after the drain the limit must apply afresh: the first flood got ${first} sends in, the second only ${second}`,
+      );
     },
   },
   {

@@ -166,21 +166,25 @@ export const closeChecks: Check[] = [
   },
   {
     id: "close.invalid-codes",
-    title: "close() with a code that may not be sent throws a RangeError and leaves the socket open",
+    title:
+      "close() with a code that may not be sent throws a RangeError, with a reason that is not a string a TypeError, and leaves the socket open",
     category,
     async run(ctx) {
       const client = await ctx.open("main", ctx.id(), { query: "silent=1" });
-      client.send(cmd({ op: "close-invalid", codes: [0, 999, 1004, 1005, 1006, 1015, 2999, 5000] }));
-      const outcomes = JSON.parse((await client.message(0)).text) as Record<string, string>;
+      client.send(cmd({ op: "close-invalid", codes: [0, 999, 1004, 1005, 1006, 1015, 2999, 5000], badReason: 42 }));
+      const { reason, ...outcomes } = JSON.parse((await client.message(0)).text) as Record<string, string>;
+      assert.equal(Object.keys(outcomes).length, 8);
       for (const [code, outcome] of Object.entries(outcomes))
         assert.match(outcome, /^RangeError: /, `close(${code}): ${outcome}`);
+      assert.match(String(reason), /^TypeError: /, `close(1000, 42): ${reason}`);
       client.send("still open");
       assert.equal((await client.message(1)).text, "still open");
     },
   },
   {
     id: "close.long-reason",
-    title: "a reason over 123 bytes is cut at a character boundary; the hook sees exactly what went on the wire",
+    title:
+      "a reason over 123 bytes is cut at a character boundary (a leading U+FEFF kept); the hook sees exactly what went on the wire",
     category,
     async run(ctx) {
       const id = ctx.id();
@@ -192,11 +196,22 @@ export const closeChecks: Check[] = [
       const hook = await ctx.waitEvent(id, (e) => e.type === "close", "the close hook");
       assert.equal(hook.code, 4005);
       assert.equal(hook.reason, wireReason);
+      // A reason that starts with U+FEFF keeps it through the cut (a decoder that strips a BOM would not).
+      const bomId = ctx.id();
+      const bomRaw = await ctx.raw("main", bomId, { query: "silent=1" });
+      bomRaw.sendText(cmd({ op: "close", code: 4005, reason: `\uFEFF${"é".repeat(70)}` }));
+      const bomFrame = await bomRaw.nextFrame((f) => f.opcode === Opcode.CLOSE);
+      const bomWire = bomFrame.payload.subarray(2);
+      assert.equal(bomWire.subarray(0, 3).toString("hex"), "efbbbf", "the reason's leading U+FEFF must stay on the wire");
+      assert.equal(bomWire.toString("utf8"), `\uFEFF${"é".repeat(60)}`, `wire reason has ${bomWire.length} bytes`);
+      const bomHook = await ctx.waitEvent(bomId, (e) => e.type === "close", "the close hook");
+      assert.equal(bomHook.reason, `\uFEFF${"é".repeat(60)}`, "the close hook sees the reason as it went on the wire");
     },
   },
   {
     id: "close.hook-immediate-once",
-    title: "a server close runs the close hook at once (before the client answers) and exactly once",
+    title:
+      "a server close runs the close hook at once (before the client answers) and exactly once; what the client sends before answering never reaches the message hook",
     category,
     async run(ctx) {
       const id = ctx.id();
@@ -208,11 +223,15 @@ export const closeChecks: Check[] = [
       const hook = await ctx.waitEvent(id, (e) => e.type === "close", "the close hook", 1000);
       assert.ok((hook.at as number) - sent < 1000, "the close hook must not wait for the client's answer");
       assert.equal(hook.code, 4003);
+      // A message the client sends before answering the close is not the application's any more.
+      raw.sendText("late-after-the-close");
       raw.sendClose(4003, "now");
       await raw.waitEnd(7000);
       await new Promise((r) => setTimeout(r, 100));
       const closes = (await ctx.events(id)).filter((e) => e.type === "close");
       assert.equal(closes.length, 1, "the close hook must run exactly once");
+      const late = (await ctx.events(id)).filter((e) => e.type === "message" && e.length === "late-after-the-close".length);
+      assert.equal(late.length, 0, "a message after the server's close must not reach the message hook");
     },
   },
   {

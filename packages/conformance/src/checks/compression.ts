@@ -45,7 +45,7 @@ function sizeChecks(profile: "shared" | "dedicated"): Check[] {
     },
     {
       id: `compression.${profile}-large-compressed`,
-      title: `${profile}: a large compressible message goes compressed (RSV1, smaller on the wire); a small one below 1024 bytes does not`,
+      title: `${profile}: a large compressible message goes compressed (RSV1, smaller on the wire); a small one below 1024 bytes does not; no drain hook follows sends that met no backpressure`,
       category,
       async run(ctx) {
         const id = ctx.id();
@@ -60,6 +60,13 @@ function sizeChecks(profile: "shared" | "dedicated"): Check[] {
         const small = await raw.nextFrame((f) => f.opcode === Opcode.TEXT, 5000, from);
         assert.equal(small.rsv1, false, "a message below the 1024-byte threshold must not be compressed");
         assert.equal(small.payload.length, 1023);
+        // Both went out at once ("sent"): the drain hook is only for sends that met backpressure.
+        const events = await ctx.events(id);
+        assert.deepEqual(
+          events.filter((e) => e.type === "sent").map((e) => e.statuses),
+          ["s", "s"],
+        );
+        assert.equal(events.filter((e) => e.type === "drain").length, 0, "no drain hook without backpressure");
       },
     },
     {

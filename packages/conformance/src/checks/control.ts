@@ -26,7 +26,8 @@ export const controlChecks: Check[] = [
   },
   {
     id: "control.server-ping",
-    title: "ws.ping() reaches the client and the pong hook fires",
+    title:
+      'ws.ping() reaches the client and the pong hook fires; it returns "sent", with and without a payload (125 bytes at most: more throws a RangeError), "dropped" once closing',
     category,
     async run(ctx) {
       const { id, client } = await greeted(ctx);
@@ -36,6 +37,23 @@ export const controlChecks: Check[] = [
       const pong = await ctx.waitEvent(id, (e) => e.type === "pong", "the pong hook");
       assert.equal(pong.data, "s1-payload");
       assert.equal(pong.isBuffer, true, "pong data must be a Buffer");
+      assert.equal((await ctx.waitEvent(id, (e) => e.type === "pinged", "the ping status")).status, "sent");
+      // An empty ping (Bun reports 0 bytes for it, as for a dropped one) is "sent" too.
+      const empty = await greeted(ctx);
+      empty.client.send(cmd({ op: "ping" }));
+      await empty.client.until(() => empty.client.pings.length > 0, "the server's empty ping");
+      assert.equal(empty.client.pings[0]?.length, 0);
+      assert.equal((await ctx.waitEvent(empty.id, (e) => e.type === "pinged", "the empty ping status")).status, "sent");
+      // 125 bytes is the most a ping holds: over it ping() throws a RangeError; on a closing socket it is "dropped".
+      const limited = await greeted(ctx);
+      limited.client.send(cmd({ op: "ping-limits" }));
+      const limits = await ctx.waitEvent(limited.id, (e) => e.type === "ping-limits", "the ping limits");
+      assert.deepEqual(
+        { max: limits.max, over: limits.over, overText: limits.overText, closed: limits.closed },
+        { max: "sent", over: "RangeError", overText: "RangeError", closed: "dropped" },
+      );
+      await limited.client.until(() => limited.client.pings.some((p) => p.length === 125), "the 125-byte ping");
+      assert.ok(!limited.client.pings.some((p) => p.length > 125), "no ping over 125 bytes goes out");
     },
   },
 

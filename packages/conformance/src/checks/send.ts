@@ -12,7 +12,8 @@ const category = "send";
 export const sendChecks: Check[] = [
   {
     id: "send.types",
-    title: "binary views (Uint8Array, DataView, typed arrays, ArrayBuffer) go as binary frames, strings as text",
+    title:
+      "binary views (Uint8Array, DataView, typed arrays, ArrayBuffer) go as binary frames, strings as text; { binary } forces the type, other options leave it",
     category,
     async run(ctx) {
       const id = ctx.id();
@@ -20,8 +21,8 @@ export const sendChecks: Check[] = [
       await raw.nextFrame();
       raw.sendText(cmd({ op: "send-types" }));
       const first = raw.frames.length;
-      await raw.nextFrame(() => raw.frames.length >= first + 7);
-      const frames = raw.frames.slice(first, first + 7);
+      await raw.nextFrame(() => raw.frames.length >= first + 9);
+      const frames = raw.frames.slice(first, first + 9);
       const expected: [number, string][] = [
         [Opcode.BINARY, "01020304"],
         [Opcode.BINARY, "0203"],
@@ -30,6 +31,8 @@ export const sendChecks: Check[] = [
         [Opcode.TEXT, Buffer.from("text").toString("hex")],
         [Opcode.TEXT, Buffer.from("forced text").toString("hex")],
         [Opcode.BINARY, Buffer.from("forced binary").toString("hex")],
+        [Opcode.BINARY, "01020304"],
+        [Opcode.TEXT, Buffer.from("still text").toString("hex")],
       ];
       frames.forEach((frame, i) => {
         const [opcode, hex] = expected[i] as [number, string];
@@ -40,7 +43,7 @@ export const sendChecks: Check[] = [
   },
   {
     id: "send.result-open",
-    title: 'send() on an open socket returns "sent"',
+    title: 'send() on an open socket returns "sent", for empty messages too (text and binary)',
     category,
     async run(ctx) {
       const id = ctx.id();
@@ -49,6 +52,20 @@ export const sendChecks: Check[] = [
       client.send(cmd({ op: "send", count: 3, size: 100 }));
       const sent = await ctx.waitEvent(id, (e) => e.type === "sent", "the send statuses");
       assert.equal(sent.statuses, "sss");
+      // Bun reports 0 bytes written both for an empty send and for a dropped one: empty is still "sent".
+      for (const binary of [false, true]) {
+        const emptyId = ctx.id();
+        const empty = await ctx.open("main", emptyId);
+        await empty.message(0);
+        empty.send(cmd({ op: "send", count: 2, size: 0, binary }));
+        const statuses = await ctx.waitEvent(emptyId, (e) => e.type === "sent", "the empty send statuses");
+        assert.equal(statuses.statuses, "ss", `empty ${binary ? "binary" : "text"} sends`);
+        for (let i = 0; i < 2; i++) {
+          const message = await empty.message();
+          assert.equal(message.isBinary, binary);
+          assert.equal(message.data.length, 0, "an empty message arrives empty");
+        }
+      }
     },
   },
   {

@@ -81,14 +81,31 @@ export const topicChecks: Check[] = [
   },
   {
     id: "topics.publish-without-subscriptions",
-    title: "a socket subscribed to nothing can publish (uWS cannot natively)",
+    title: "a socket subscribed to nothing can publish (uWS cannot natively); ws.publish returns whether anyone else subscribes",
     category,
     async run(ctx) {
       const topic = unique(ctx, "news");
       const listener = await subscriber(ctx, "main", topic);
-      const publisher = await ctx.open("main", ctx.id(), { query: "silent=1" });
+      const publisherId = ctx.id();
+      const publisher = await ctx.open("main", publisherId, { query: "silent=1" });
       publisher.send(cmd({ op: "publish", topic, data: "headline" }));
       assert.equal((await listener.message()).text, "headline");
+      const reached = await ctx.waitEvent(publisherId, (e) => e.type === "published", "the publish result");
+      assert.deepEqual(reached.results, [true]);
+      // Nobody else on the topic: false, from a socket with no subscriptions and from its only subscriber.
+      const alone = unique(ctx, "alone");
+      const loneId = ctx.id();
+      const lone = await subscriber(ctx, "main", alone, loneId);
+      lone.send(cmd({ op: "publish", topic: alone, data: "echo?" }));
+      publisher.send(cmd({ op: "publish", topic: unique(ctx, "nobody"), data: "void" }));
+      const own = await ctx.waitEvent(loneId, (e) => e.type === "published", "the lone subscriber's publish result");
+      assert.deepEqual(own.results, [false], "a publish only its sender subscribes to reaches nobody");
+      await waitFor(
+        async () => (await ctx.events(publisherId)).filter((e) => e.type === "published").length === 2,
+        "the second publish result",
+      );
+      const results = (await ctx.events(publisherId)).filter((e) => e.type === "published").map((e) => e.results);
+      assert.deepEqual(results[1], [false], "a publish to a topic nobody subscribes to reaches nobody");
     },
   },
   {
@@ -125,6 +142,12 @@ export const topicChecks: Check[] = [
       b.send(cmd({ op: "unsubscribe", topic }));
       assert.equal((await b.message()).text, `unsubscribed:${topic}`);
       assert.equal(await subscribers(ctx, "main", topic), 2);
+      b.send(cmd({ op: "topics", topic }));
+      assert.deepEqual(JSON.parse((await b.message()).text), { topics: [], isSubscribed: false }, "after unsubscribe");
+      // A socket that never subscribed: no topics, subscribed to none.
+      const never = await ctx.open("main", ctx.id(), { query: "silent=1" });
+      never.send(cmd({ op: "topics", topic }));
+      assert.deepEqual(JSON.parse((await never.message()).text), { topics: [], isSubscribed: false }, "never subscribed");
       c.close(1000);
       await c.waitClose();
       await waitFor(async () => (await subscribers(ctx, "main", topic)) === 1, "a closed socket leaves its topics");
@@ -149,20 +172,28 @@ export const topicChecks: Check[] = [
   },
   {
     id: "topics.frame-types",
-    title: "published strings arrive as text frames, bytes as binary frames",
+    title:
+      "published strings arrive as text frames, bytes as binary frames, from a publisher that subscribes to nothing and from one that subscribes (the engine's own publish)",
     category,
     async run(ctx) {
       const topic = unique(ctx, "types");
       const listener = await subscriber(ctx, "main", topic);
-      const publisher = await ctx.open("main", ctx.id(), { query: "silent=1" });
-      publisher.send(cmd({ op: "publish", topic, size: 10 }));
-      publisher.send(cmd({ op: "publish", topic, size: 10, binary: true }));
-      const text = await listener.message();
-      const binary = await listener.message();
-      assert.equal(text.isBinary, false);
-      assert.equal(text.text, "p".repeat(10));
-      assert.equal(binary.isBinary, true);
-      assert.ok(binary.data.equals(Buffer.alloc(10, 0x70)));
+      const loner = await ctx.open("main", ctx.id(), { query: "silent=1" });
+      // A socket with subscriptions of its own publishes through the engine (native topics).
+      const member = await subscriber(ctx, "main", unique(ctx, "elsewhere"));
+      for (const [who, publisher] of [
+        ["unsubscribed", loner],
+        ["subscribed", member],
+      ] as const) {
+        publisher.send(cmd({ op: "publish", topic, size: 10 }));
+        publisher.send(cmd({ op: "publish", topic, size: 10, binary: true }));
+        const text = await listener.message();
+        const binary = await listener.message();
+        assert.equal(text.isBinary, false, `a string from the ${who} publisher must arrive as text`);
+        assert.equal(text.text, "p".repeat(10));
+        assert.equal(binary.isBinary, true, `bytes from the ${who} publisher must arrive as binary`);
+        assert.ok(binary.data.equals(Buffer.alloc(10, 0x70)), `bytes from the ${who} publisher: payload`);
+      }
     },
   },
   {

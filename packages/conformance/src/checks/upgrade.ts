@@ -189,7 +189,8 @@ export const upgradeChecks: Check[] = [
   },
   {
     id: "upgrade.res-upgrade",
-    title: "a GET route upgrades with res.upgrade(data) and serves its page to plain GETs",
+    title:
+      "a GET route upgrades with res.upgrade(data) and serves its page to plain GETs; sends before the socket opens go out once it opens, in order; a close before it, once it opens",
     category,
     async run(ctx) {
       const page = await ctx.http("http", "/chat");
@@ -202,6 +203,19 @@ export const upgradeChecks: Check[] = [
       const refused = await connect(ctx, "/chat-refuse");
       assert.equal(refused.response.status, 403);
       assert.deepEqual(JSON.parse(refused.response.body), { error: "no websockets here" });
+      // Sends before the engine opened the socket are "buffered" and all go out once it opens, in order.
+      const early = await TestClient.open(`ws://127.0.0.1:${ctx.port("http")}/early-sends`);
+      ctx.defer(() => early.terminate());
+      assert.equal((await early.message(0)).text, "early-1");
+      assert.equal((await early.message(1)).text, "early-2");
+      assert.deepEqual(JSON.parse((await early.message(2)).text), ["buffered", "buffered"]);
+      // A close before the engine opened it: its close frame goes out once open (what was sent before it is dropped).
+      const closing = await TestClient.open(`ws://127.0.0.1:${ctx.port("http")}/early-close`);
+      ctx.defer(() => closing.terminate());
+      const closed = await closing.waitClose();
+      assert.equal(closed.code, 4009);
+      assert.equal(closed.reason, "closed early");
+      assert.equal(closing.received.length, 0, "sends before the close are dropped with it");
     },
   },
   {
