@@ -90,7 +90,7 @@ export {
 } from "./options.js";
 export { type Client, ClientRegistry, RESERVED_TOPIC_PREFIX } from "./registry.js";
 export { type CloseSocketsOptions, WATCHDOG_TICK_MS } from "./runtime.js";
-export { adapterFromModule, isBunRuntime, loadAdapter, resolveAdapter } from "./select-adapter.js";
+export { adapterFromModule, isBunRuntime, isDenoRuntime, loadAdapter, resolveAdapter } from "./select-adapter.js";
 export { QueuedSends } from "./send-queue.js";
 export {
   ReadyState,
