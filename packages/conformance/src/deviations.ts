@@ -822,6 +822,18 @@ export const ENGINE_DEVIATIONS: readonly EngineDeviation[] = [
     observed: "without cork the three sends (25 ms apart) arrived in 1 TCP read: the check cannot tell",
     why: "Deno writes every send from a task that runs only after the JavaScript callback returns (deno_core::unsync::spawn in send_binary / op_ws_send_text, ext/websocket/lib.rs): sends made in one callback leave together, corked or not, so the check cannot tell them apart. Sometimes passes.",
   },
+  {
+    adapter: "deno",
+    check: "control.cork",
+    observed: "the corked frames arrived in 2 TCP reads 2 !== 1",
+    why: "Deno has no cork: every send is its own write, from a task of its own (deno_core::unsync::spawn in send_binary / op_ws_send_text, ext/websocket/lib.rs; writev off), run after the JavaScript callback returns. Frames sent in one callback usually leave together, corked or not, but a busy reader can see them in separate reads. Sometimes passes.",
+  },
+  {
+    adapter: "deno",
+    check: "control.cork",
+    observed: "the corked frames arrived in 3 TCP reads 3 !== 1",
+    why: "Deno has no cork: every send is its own write, from a task of its own (deno_core::unsync::spawn in send_binary / op_ws_send_text, ext/websocket/lib.rs; writev off), run after the JavaScript callback returns. Frames sent in one callback usually leave together, corked or not, but a busy reader can see them in separate reads. Sometimes passes.",
+  },
 ];
 
 /**
