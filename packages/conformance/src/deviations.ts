@@ -834,6 +834,34 @@ export const ENGINE_DEVIATIONS: readonly EngineDeviation[] = [
     observed: "the corked frames arrived in 3 TCP reads 3 !== 1",
     why: "Deno has no cork: every send is its own write, from a task of its own (deno_core::unsync::spawn in send_binary / op_ws_send_text, ext/websocket/lib.rs; writev off), run after the JavaScript callback returns. Frames sent in one callback usually leave together, corked or not, but a busy reader can see them in separate reads. Sometimes passes.",
   },
+  {
+    adapter: "deno",
+    check: "errors.every-hook",
+    observed: "the fixture did not record the error hook after the ping hook threw within 5000 ms (recorded: open)",
+    why: "The ping and pong cases run at once and the first to time out is reported: here the ping hook, which Deno never lets run (it answers client pings itself and skips them in its read loop: set_auto_pong(true), ext/websocket/lib.rs:740; `OpCode::Continuation | OpCode::Ping => continue`, ext/websocket/lib.rs:1033). The other hooks pass (checked without the ping and pong cases).",
+    app: "the ping and pong hooks never run: Deno answers client pings itself and reports neither pings nor pongs",
+  },
+  {
+    adapter: "deno",
+    check: "errors.every-hook",
+    observed: "the fixture did not record the error hook after the ping hook rejected within 5000 ms (recorded: open)",
+    why: "The ping and pong cases run at once and the first to time out is reported: here the ping hook, which Deno never lets run (it answers client pings itself and skips them in its read loop: set_auto_pong(true), ext/websocket/lib.rs:740; `OpCode::Continuation | OpCode::Ping => continue`, ext/websocket/lib.rs:1033). The other hooks pass (checked without the ping and pong cases).",
+    app: "the ping and pong hooks never run: Deno answers client pings itself and reports neither pings nor pongs",
+  },
+  {
+    adapter: "deno",
+    check: "errors.every-listener",
+    observed: "the fixture did not record the error hook after the ping listener threw within 5000 ms (recorded: open)",
+    why: "The ping and pong cases run at once and the first to time out is reported: here the ping listener, which Deno never lets run (it answers client pings itself and skips them in its read loop: set_auto_pong(true), ext/websocket/lib.rs:740; `OpCode::Continuation | OpCode::Ping => continue`, ext/websocket/lib.rs:1033). The other listeners pass (checked without the ping and pong cases).",
+    app: "the ping and pong hooks never run: Deno answers client pings itself and reports neither pings nor pongs",
+  },
+  {
+    adapter: "deno",
+    check: "errors.every-listener",
+    observed: "the fixture did not record the error hook after the ping listener rejected within 5000 ms (recorded: open)",
+    why: "The ping and pong cases run at once and the first to time out is reported: here the ping listener, which Deno never lets run (it answers client pings itself and skips them in its read loop: set_auto_pong(true), ext/websocket/lib.rs:740; `OpCode::Continuation | OpCode::Ping => continue`, ext/websocket/lib.rs:1033). The other listeners pass (checked without the ping and pong cases).",
+    app: "the ping and pong hooks never run: Deno answers client pings itself and reports neither pings nor pongs",
+  },
 ];
 
 /**
