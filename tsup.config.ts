@@ -13,7 +13,7 @@ function library(dir: string, entry: Record<string, string>, extra: Partial<Opti
     target: "node20",
     platform: "node",
     splitting: false,
-    tsconfig: dir === "adapters/bun" ? "adapters/bun/tsconfig.json" : "tsconfig.json",
+    tsconfig: dir === "adapters/bun" || dir === "adapters/deno" ? `${dir}/tsconfig.json` : "tsconfig.json",
     external: [/^@verb\//, "ws", "uWebSockets.js", "bun", "zod", "valibot", "ioredis"],
     ...extra,
   };
@@ -58,6 +58,7 @@ export default defineConfig([
   library("adapters/bun", { index: "src/index.ts" }),
   library("adapters/node", { index: "src/index.ts" }),
   library("adapters/uws", { index: "src/index.ts" }),
+  library("adapters/deno", { index: "src/index.ts" }),
   library("packages/redis", { index: "src/index.ts" }),
   library("packages/conformance", { index: "src/index.ts" }, { shims: true, clean: false }),
   // The CLI and the fixture run as programs: ESM only, no declarations.

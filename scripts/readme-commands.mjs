@@ -37,6 +37,7 @@ const SKIP = new Map([
   ["npm test", "runs the whole suite, this step included: it would recurse"],
   ["npm install @verb/core @verb/node", "installs the published packages from the registry, for users' projects"],
   ["npm install @verb/core @verb/bun", "installs the published packages from the registry, for users' projects"],
+  ["npm install @verb/core @verb/deno", "installs the published packages from the registry, for users' projects"],
   [
     "npm install @verb/core @verb/uws uNetworking/uWebSockets.js#v20.57.0",
     "installs the published packages (and uWebSockets.js from GitHub), for users' projects",

@@ -1,6 +1,6 @@
 // `npm test`: lint and format check, type-check, build, unit and example tests, then the adapter
-// conformance suite on Bun, Node + ws and Node + uWebSockets.js, the READMEs' commands in a clean
-// clone, and the benchmarks' smoke runs.
+// conformance suite on Bun, Node + ws, Node + uWebSockets.js and Deno, the READMEs' commands in a
+// clean clone, and the benchmarks' smoke runs.
 //
 // uWebSockets.js binaries need glibc >= 2.38. When this Node cannot load them and the workplace's
 // glibc wrapper exists (../shared/glibc/node-glibc, or VERB_NODE_GLIBC), every step runs through it.
@@ -35,9 +35,19 @@ const steps = [
   ["build", bin("tsup"), ["--silent"]],
   ["unit + example tests", bin("vitest"), ["run"]],
   [
-    "conformance (bun, node, uws)",
+    "conformance (bun, node, uws, deno)",
     "node",
-    ["packages/conformance/dist/cli.js", "--adapter", "bun,node,uws", "--json", "conformance-report.json", "--quiet"],
+    // Four fixtures and the checks on 2 cores: 4 checks at once per adapter keep the timing checks honest.
+    [
+      "packages/conformance/dist/cli.js",
+      "--adapter",
+      "bun,node,uws,deno",
+      "--concurrency",
+      "4",
+      "--json",
+      "conformance-report.json",
+      "--quiet",
+    ],
   ],
   // Every command the READMEs show, as written, in a fresh clone of the committed HEAD.
   ["README commands (clean clone)", "node", ["scripts/readme-commands.mjs"]],

@@ -5,7 +5,7 @@
  */
 
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import ts from "typescript";
@@ -15,6 +15,8 @@ import { redisUnavailable, startRedis } from "./helpers/redis.js";
 import { BUN, eventually, freePort, ROOT, type Running, runProcess, skipReason } from "./helpers/runtimes.js";
 
 const run = promisify(execFile);
+/** Deno from the npm package `deno` (its install script links the binary there). */
+const DENO = join(ROOT, "node_modules/deno/deno");
 
 interface Manifest {
   name: string;
@@ -59,6 +61,7 @@ describe("npm pack", () => {
         "@verb/client",
         "@verb/conformance",
         "@verb/core",
+        "@verb/deno",
         "@verb/node",
         "@verb/protocol",
         "@verb/redis",
@@ -109,12 +112,12 @@ function readmeExample(dir: string): string {
 }
 
 /** Writes the example with its port replaced, inside the repository so that @verb/* resolve. */
-function writeExample(dir: string, port: number, runtime: "node" | "bun"): string {
+function writeExample(dir: string, port: number, runtime: "node" | "bun" | "deno"): string {
   const source = readmeExample(dir).replace(/\b3000\b/, String(port));
   const name = `${dir.replaceAll("/", "-")}-${port}`;
-  const file = join(scratch, runtime === "bun" ? `${name}.ts` : `${name}.mjs`);
+  const file = join(scratch, runtime === "node" ? `${name}.mjs` : `${name}.ts`);
   const code =
-    runtime === "bun"
+    runtime !== "node"
       ? source
       : ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } })
           .outputText;
@@ -122,10 +125,14 @@ function writeExample(dir: string, port: number, runtime: "node" | "bun"): strin
   return file;
 }
 
-async function startExample(dir: string, runtime: "node" | "bun", env: Record<string, string> = {}) {
+async function startExample(dir: string, runtime: "node" | "bun" | "deno", env: Record<string, string> = {}) {
   const port = await freePort();
   const file = writeExample(dir, port, runtime);
-  const server = await runProcess(runtime === "bun" ? BUN : process.execPath, [file], env, /listening on/);
+  const server =
+    runtime === "deno"
+      ? // The permissions the README's command gives.
+        await runProcess(DENO, ["run", "--allow-net", "--allow-env", file], env, /listening on/)
+      : await runProcess(runtime === "bun" ? BUN : process.execPath, [file], env, /listening on/);
   running.push(server);
   return { port, server };
 }
@@ -143,11 +150,17 @@ const adapterExamples = [
   { dir: "adapters/node", runtime: "node", adapter: "node" },
   { dir: "adapters/bun", runtime: "bun", adapter: "bun" },
   { dir: "adapters/uws", runtime: "node", adapter: "uws" },
+  { dir: "adapters/deno", runtime: "deno", adapter: "deno" },
 ] as const;
 
 describe("package README examples", () => {
   for (const { dir, runtime, adapter } of adapterExamples) {
-    const skip = skipReason(adapter);
+    const skip =
+      adapter !== "deno"
+        ? skipReason(adapter)
+        : existsSync(DENO) || process.env.CI === "true"
+          ? undefined
+          : "node_modules/deno/deno is missing (npm ci)";
     it.skipIf(skip !== undefined)(
       `${dir}: serves HTTP and echoes on ${adapter}${skip ? ` (skipped: ${skip})` : ""}`,
       async () => {

@@ -13,7 +13,7 @@ const table = section.slice(0, section.indexOf("\n\n", section.indexOf("| adapte
 const rows = new Set(
   table
     .split("\n")
-    .filter((line) => /^\| (bun|node|uws) \| /.test(line))
+    .filter((line) => /^\| (bun|node|uws|deno) \| /.test(line))
     .map((line) => line.split("|").map((cell) => cell.trim()))
     .map(([, adapter, seen]) => `${adapter}: ${seen}`),
 );

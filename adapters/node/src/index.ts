@@ -18,6 +18,7 @@ import {
   headTooLarge,
   MAX_HEAD_BYTES,
   MAX_HEADER_FIELDS,
+  QueuedSends,
   type ResolvedWebSocketLimits,
   type SendStatus,
   type Serve,
@@ -43,7 +44,7 @@ const kWritten = Symbol("verb.written");
 interface TaggedWebSocket extends WebSocket {
   [kSocket]: AnySocket;
   [kCloseCode]?: number;
-  [kQueued]?: Queued;
+  [kQueued]?: QueuedSends;
   [kWritten]?: () => void;
   _socket: NetSocket & { [kSocket]?: AnySocket };
 }
@@ -70,42 +71,6 @@ function deflateOptions(limits: ResolvedWebSocketLimits): PerMessageDeflateOptio
 const MESSAGE_COST = 256;
 /** Messages waiting for ws's asynchronous compressor are bounded apart from the wire bytes: at least this much. */
 const COMPRESSOR_BACKLOG_FLOOR = 1024 * 1024;
-
-/**
- * The messages of one socket still queued, oldest first, as byte sizes: reconciled against
- * `ws.bufferedAmount` (which shrinks from the oldest), so the count stays exact without a callback
- * per send. Created on the first send that stays queued.
- */
-class Queued {
-  sizes: number[] = [];
-  head = 0;
-  bytes = 0;
-
-  get count(): number {
-    return this.sizes.length - this.head;
-  }
-
-  push(size: number): void {
-    this.sizes.push(size);
-    this.bytes += size;
-  }
-
-  /** Forgets the messages that were written: the oldest, as long as the rest still add up to `buffered`. */
-  settle(buffered: number): void {
-    const sizes = this.sizes;
-    while (this.head < sizes.length && this.bytes - (sizes[this.head] as number) >= buffered) {
-      this.bytes -= sizes[this.head++] as number;
-    }
-    if (this.head === sizes.length) {
-      sizes.length = 0;
-      this.head = 0;
-      this.bytes = 0;
-    } else if (this.head > 1024 && this.head * 2 > sizes.length) {
-      this.sizes = sizes.slice(this.head);
-      this.head = 0;
-    }
-  }
-}
 
 /** The socket's callback for compressed writes, made once. */
 function writtenCallback(ws: TaggedWebSocket): () => void {
@@ -148,7 +113,7 @@ function createDriver(
     if (grew > 0) {
       let queued = ws[kQueued];
       if (queued === undefined) {
-        queued = new Queued();
+        queued = new QueuedSends();
         ws[kQueued] = queued;
       }
       queued.push(grew);

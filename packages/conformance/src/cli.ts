@@ -1,21 +1,22 @@
 #!/usr/bin/env node
 /**
- * verb-conformance --adapter bun|node|uws|<path>[,...] [--json report.json] [--runtime node|bun]
- *                  [--node <command>] [--bun <command>] [--only <id part>[,...]] [--concurrency N] [--quiet]
+ * verb-conformance --adapter bun|node|uws|deno|<path>[,...] [--json report.json] [--runtime node|bun|deno]
+ *                  [--node <command>] [--bun <command>] [--deno <command>] [--only <id part>[,...]] [--concurrency N] [--quiet]
  */
 
 import { writeFileSync } from "node:fs";
 import { formatReport, passed } from "./report.js";
-import { runConformance } from "./runner.js";
+import { type Runtime, runConformance } from "./runner.js";
 
-const USAGE = `Usage: verb-conformance --adapter <bun|node|uws|path>[,<more>] [options]
+const USAGE = `Usage: verb-conformance --adapter <bun|node|uws|deno|path>[,<more>] [options]
 
-  --adapter, -a     adapters to check: bun, node, uws, or a path to a module exporting a Verb adapter
+  --adapter, -a     adapters to check: bun, node, uws, deno, or a path to a module exporting a Verb adapter
                     (repeat the flag or separate with commas)
   --json <file>     also write the results as JSON: [{ id, title, category, adapter, status, detail, ms }]
-  --runtime <rt>    runtime for adapters given by path: node (default) or bun
+  --runtime <rt>    runtime for adapters given by path: node (default), bun or deno
   --node <command>  command that runs Node.js (e.g. a glibc wrapper); default: this Node
   --bun <command>   command that runs Bun; default: node_modules/.bin/bun, else bun on PATH
+  --deno <command>  command that runs Deno; default: the npm package deno's binary, else deno on PATH
   --only <ids>      run only checks whose id contains one of these (comma-separated)
   --concurrency <n> checks at once per adapter (default 6)
   --quiet           no progress lines
@@ -25,9 +26,10 @@ Exit status: 0 when no check failed, 1 otherwise, 2 on bad usage.`;
 interface Args {
   adapters: string[];
   json?: string;
-  runtime?: "node" | "bun";
+  runtime?: Runtime;
   node?: string;
   bun?: string;
+  deno?: string;
   only?: string[];
   concurrency?: number;
   quiet: boolean;
@@ -52,7 +54,7 @@ function parse(argv: string[]): Args {
         break;
       case "--runtime": {
         const runtime = value();
-        if (runtime !== "node" && runtime !== "bun") throw new Error("--runtime must be node or bun");
+        if (runtime !== "node" && runtime !== "bun" && runtime !== "deno") throw new Error("--runtime must be node, bun or deno");
         args.runtime = runtime;
         break;
       }
@@ -61,6 +63,9 @@ function parse(argv: string[]): Args {
         break;
       case "--bun":
         args.bun = value();
+        break;
+      case "--deno":
+        args.deno = value();
         break;
       case "--only":
         args.only = value().split(",").filter(Boolean);
@@ -100,6 +105,7 @@ async function main(): Promise<void> {
     runtime: args.runtime,
     nodeCommand: args.node,
     bunCommand: args.bun,
+    denoCommand: args.deno,
     only: args.only,
     concurrency: args.concurrency,
     log: args.quiet ? undefined : (line) => process.stderr.write(`${line}\n`),

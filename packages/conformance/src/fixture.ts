@@ -678,7 +678,9 @@ async function main(): Promise<void> {
     ports[name] = handle.port;
   }
   const bun = (globalThis as { Bun?: { version: string } }).Bun;
-  const runtime = bun !== undefined ? `bun ${bun.version}` : `node ${process.versions.node}`;
+  const deno = (globalThis as { Deno?: { version: { deno: string } } }).Deno;
+  const runtime =
+    bun !== undefined ? `bun ${bun.version}` : deno !== undefined ? `deno ${deno.version.deno}` : `node ${process.versions.node}`;
   process.stdout.write(`${JSON.stringify({ ready: true, adapter, runtime, ports, pid: process.pid })}\n`);
 }
 

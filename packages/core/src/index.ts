@@ -61,7 +61,7 @@ export type {
 } from "./handlers.js";
 export type { CookieOptions } from "./http/cookies.js";
 export { HEAD_TIMEOUT_S, headTooLarge, MAX_HEAD_BYTES, MAX_HEADER_FIELDS } from "./http/head-limits.js";
-export { requestUrl, VerbRequest } from "./http/request.js";
+export { headersToRecord, requestUrl, VerbRequest } from "./http/request.js";
 export { type ResponseBody, type ResUpgradeOptions, VerbResponse } from "./http/response.js";
 export type { SendFileOptions } from "./http/send-file.js";
 export { toWebRequest } from "./http/web-request.js";
@@ -90,7 +90,8 @@ export {
 } from "./options.js";
 export { type Client, ClientRegistry, RESERVED_TOPIC_PREFIX } from "./registry.js";
 export { type CloseSocketsOptions, WATCHDOG_TICK_MS } from "./runtime.js";
-export { adapterFromModule, isBunRuntime, loadAdapter, resolveAdapter } from "./select-adapter.js";
+export { adapterFromModule, isBunRuntime, isDenoRuntime, loadAdapter, resolveAdapter } from "./select-adapter.js";
+export { QueuedSends } from "./send-queue.js";
 export {
   ReadyState,
   type ReadyStateValue,

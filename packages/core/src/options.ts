@@ -180,7 +180,7 @@ export interface ResolvedResilience {
 export type DefaultSocketData = Record<string, unknown>;
 
 /** Names of the built-in adapters, for `adapter` and the `VERB_ADAPTER` environment variable. */
-export type AdapterName = "bun" | "node" | "uws";
+export type AdapterName = "bun" | "node" | "uws" | "deno";
 
 /** Options of `app.withOptions()`. */
 export interface ServerOptions<Data = DefaultSocketData> {

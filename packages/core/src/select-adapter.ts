@@ -1,6 +1,6 @@
 /**
  * Picks the engine adapter at `listen()`: explicit choice, else `VERB_ADAPTER`, else the runtime's
- * natural engine (`@verb/bun` under Bun, `@verb/node` under Node).
+ * natural engine (`@verb/bun` under Bun, `@verb/deno` under Deno, `@verb/node` under Node).
  */
 
 import type { VerbAdapter } from "./adapter.js";
@@ -11,6 +11,7 @@ const BUILT_IN: Record<AdapterName, { pkg: string; needs?: string }> = {
   bun: { pkg: "@verb/bun" },
   node: { pkg: "@verb/node", needs: "ws" },
   uws: { pkg: "@verb/uws", needs: "uWebSockets.js" },
+  deno: { pkg: "@verb/deno" },
 };
 
 const INSTALL_HINT: Record<string, string> = {
@@ -22,6 +23,11 @@ const INSTALL_HINT: Record<string, string> = {
 /** True when running under Bun. */
 export function isBunRuntime(): boolean {
   return typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+}
+
+/** True when running under Deno. */
+export function isDenoRuntime(): boolean {
+  return typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
 }
 
 function isAdapter(value: unknown): value is VerbAdapter {
@@ -58,7 +64,7 @@ export function adapterFromModule(mod: unknown, specifier: string): VerbAdapter 
   return candidate;
 }
 
-/** Loads an adapter by built-in name (`bun`, `node`, `uws`) or by module specifier (a package name or a path). */
+/** Loads an adapter by built-in name (`bun`, `node`, `uws`, `deno`) or by module specifier (a package name or a path). */
 export async function loadAdapter(nameOrSpecifier: string): Promise<VerbAdapter> {
   const builtIn = BUILT_IN[nameOrSpecifier as AdapterName];
   const specifier = builtIn?.pkg ?? nameOrSpecifier;
@@ -89,7 +95,7 @@ export async function loadAdapter(nameOrSpecifier: string): Promise<VerbAdapter>
 export function assertAdapterChoice(choice: unknown): VerbAdapter | AdapterName {
   if (isAdapter(choice)) return choice;
   if (typeof choice === "string" && Object.hasOwn(BUILT_IN, choice)) return choice as AdapterName;
-  throw new VerbOptionsError("adapter", `must be "bun", "node", "uws" or an adapter object; got ${String(choice)}`);
+  throw new VerbOptionsError("adapter", `must be "bun", "node", "uws", "deno" or an adapter object; got ${String(choice)}`);
 }
 
 export async function resolveAdapter(choice: VerbAdapter | AdapterName | undefined): Promise<VerbAdapter> {
@@ -99,5 +105,5 @@ export async function resolveAdapter(choice: VerbAdapter | AdapterName | undefin
   }
   const fromEnv = typeof process !== "undefined" ? process.env.VERB_ADAPTER?.trim() : undefined;
   if (fromEnv) return loadAdapter(fromEnv);
-  return loadAdapter(isBunRuntime() ? "bun" : "node");
+  return loadAdapter(isBunRuntime() ? "bun" : isDenoRuntime() ? "deno" : "node");
 }

@@ -199,14 +199,16 @@ export class UpgradeRequest {
   get path(): string {
     const q = this.url.indexOf("?");
     if (q === -1) return this.url;
-    const views = (this.#derived ??= noViews());
+    this.#derived ??= noViews();
+    const views = this.#derived;
     views.path ??= this.url.slice(0, q);
     return views.path;
   }
 
   /** Query parameters (the first value of a repeated name). */
   get query(): Record<string, string> {
-    const views = (this.#derived ??= noViews());
+    this.#derived ??= noViews();
+    const views = this.#derived;
     if (views.query === undefined) {
       const q = this.url.indexOf("?");
       views.query = q === -1 ? {} : parseQuery(this.url.slice(q + 1));
@@ -216,7 +218,8 @@ export class UpgradeRequest {
 
   /** Cookies from the `Cookie` header. */
   get cookies(): Record<string, string> {
-    const views = (this.#derived ??= noViews());
+    this.#derived ??= noViews();
+    const views = this.#derived;
     views.cookies ??= parseCookieHeader(this.header("cookie"));
     return views.cookies;
   }
@@ -231,7 +234,8 @@ export class UpgradeRequest {
       .split(",")
       .map((p) => p.trim())
       .filter((p) => p.length > 0);
-    (this.#derived ??= noViews()).protocols = protocols;
+    this.#derived ??= noViews();
+    this.#derived.protocols = protocols;
     return protocols;
   }
 

@@ -68,7 +68,7 @@ describe("websocket options", () => {
     expect(() => app.withOptions({ websocket: { message: "nope" as never } })).toThrow(/websocket.message must be a function/);
     expect(() => app.withOptions({ websocket: { idleTimeout: 3.2 } })).toThrow(VerbOptionsError);
     expect(() => app.withOptions({ prot: 1 } as never)).toThrow(/prot is not a Verb option/);
-    expect(() => app.withOptions({ adapter: "deno" as never })).toThrow(/adapter must be "bun", "node", "uws"/);
+    expect(() => app.withOptions({ adapter: "workerd" as never })).toThrow(/adapter must be "bun", "node", "uws", "deno"/);
     expect(() => app.withOptions({ websocket: 5 as never })).toThrow(/^websocket must be an object/);
     expect(() => app.withOptions({ websocket: { auth: { verifyToken: () => ({}), announce: "yes" as never } } })).toThrow(
       /websocket.auth.announce must be true, false or a function/,
