@@ -16,6 +16,7 @@ import { TokenBucket } from "./rate-limit.js";
 import { SessionHub, type SessionRequest, sequencedTopic } from "./session.js";
 import { payloadOf, type SendData, type SendOptions, type ServerSocket } from "./socket.js";
 import { StreamTable, skipFrame } from "./streams.js";
+import { StagedSet } from "./staged-set.js";
 import { since, toStamp } from "./time.js";
 import { TopicHub } from "./topics.js";
 import type { UpgradeRequest } from "./upgrade-request.js";
@@ -70,9 +71,9 @@ export class ServerRuntime {
   /** Sockets the engine holds open (from engineOpen to engineClose). */
   readonly sockets = new Set<AnySocket>();
   /** Accepted upgrades the engine has not opened yet. */
-  readonly pending = new Set<AnySocket>();
+  readonly pending = new StagedSet<AnySocket>();
   /** Upgrades being decided (async hooks, authentication): they hold a connection slot meanwhile. */
-  readonly #deciding = new Set<UpgradeRequest>();
+  readonly #deciding = new StagedSet<UpgradeRequest>();
   /** Topic subscriptions: the engine's, or emulated. */
   readonly topics = new TopicHub();
   /** Streams session clients follow (sequence numbers and history). */
@@ -624,7 +625,7 @@ export class ServerRuntime {
     const code = options.code ?? CloseCode.GOING_AWAY;
     const reason = options.reason ?? "";
     const timeout = options.timeout ?? 5000;
-    for (const socket of [...this.pending]) socket.close(code, reason);
+    for (const socket of this.pending.toArray()) socket.close(code, reason);
     for (const socket of [...this.sockets]) {
       if (socket.readyState <= 1) socket.close(code, reason);
     }
@@ -678,7 +679,8 @@ export class ServerRuntime {
   }
 
   #expirePending(stamp: number): void {
-    for (const socket of this.pending) {
+    if (this.pending.size === 0) return;
+    for (const socket of this.pending.toArray()) {
       // The engine never opened it (the client left during the upgrade and the adapter missed it).
       if (since(stamp, socket.openedAt) >= PENDING_EXPIRY_MS) socket.abandon();
     }

@@ -19,7 +19,7 @@ import type { Router } from "./http/router.js";
 import { type Logger, log } from "./logger.js";
 import type { ServerRuntime } from "./runtime.js";
 import { ServerSocket, type VerbSocket } from "./socket.js";
-import type { UpgradeRequest } from "./upgrade-request.js";
+import { sameName, type UpgradeRequest } from "./upgrade-request.js";
 
 /** What the gate asks of the application around it. */
 export interface UpgradeHost {
@@ -51,13 +51,16 @@ const HANDSHAKE_HEADERS = new Set([
 /** Headers that describe a body: a 101 has none. */
 const BODY_HEADERS = new Set(["content-type", "content-length", "content-encoding", "transfer-encoding"]);
 
+/** No extra 101 headers (shared, frozen: most upgrades have none). */
+const NO_HEADERS = Object.freeze([]) as unknown as [string, string][];
+
 /**
  * The headers of an HTTP answer (middleware, the route) that also fit a 101: handshake and body
  * headers are left out (the engine writes the first, and a 101 has no body).
  */
 function headerPairs(headers: Headers | undefined): [string, string][] {
+  if (headers === undefined) return NO_HEADERS;
   const pairs: [string, string][] = [];
-  if (headers === undefined) return pairs;
   headers.forEach((value, name) => {
     if (name !== "set-cookie" && !HANDSHAKE_HEADERS.has(name) && !BODY_HEADERS.has(name)) pairs.push([name, value]);
   });
@@ -234,7 +237,7 @@ export class UpgradeGate {
 
   /** Handshake validation and admission on arrival: a refusal, or undefined to go on. */
   #screen(request: UpgradeRequest): UpgradeDecision | undefined {
-    if (request.header("upgrade")?.toLowerCase() !== "websocket") {
+    if (!sameName(request.header("upgrade") ?? "", "websocket")) {
       return { accept: false, response: textResponse(400, "Unsupported upgrade: only websocket is served") };
     }
     if (request.header("sec-websocket-version") !== "13") {
@@ -469,7 +472,7 @@ export class UpgradeGate {
     if (protocol === "" && auth?.carrier === "protocol") protocol = auth.options.protocol ?? "bearer";
     // A session client (it offered the Verb protocol) is told the server speaks it, when nothing else was chosen.
     if (protocol === "" && runtime.sessions !== undefined && request.protocols.includes(SUBPROTOCOL)) protocol = SUBPROTOCOL;
-    const pairs = headerPairs(headers);
+    let pairs = headerPairs(headers);
     if (result !== undefined && result !== null) {
       if (typeof result !== "object") return this.#hookFailed(new TypeError(`The upgrade hook returned ${typeof result}`));
       if (isReject(result)) {
@@ -502,6 +505,7 @@ export class UpgradeGate {
               new TypeError(`The upgrade hook may not set the "${lower}" header on the 101 response${hint}`),
             );
           }
+          if (pairs === NO_HEADERS) pairs = [];
           pairs.push([lower, value]);
         }
       }

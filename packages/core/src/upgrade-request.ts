@@ -19,8 +19,8 @@ export type HeaderRecord = Record<string, string>;
  */
 export type HeaderSource = HeaderRecord | readonly string[];
 
-/** Whether `name` (any case) is `lower` (lower-case), without allocating. */
-function sameName(name: string, lower: string): boolean {
+/** @internal Whether `name` (any case) is `lower` (lower-case), without allocating. */
+export function sameName(name: string, lower: string): boolean {
   if (name.length !== lower.length) return false;
   for (let i = 0; i < name.length; i++) {
     const code = name.charCodeAt(i);

@@ -65,7 +65,9 @@ export const backpressureChecks: Check[] = [
         raw.frames.length = 0;
       }
       const [first, second] = accepted as [number, number];
-      assert.ok(first > 1000, `only ${first} sends accepted before the first drop (maxBackpressure 1 MiB)`);
+      // Adapters that count each queued message's own memory (Node 256 B, Deno 1 KiB) accept fewer
+      // 32-byte sends into 1 MiB than the bytes alone allow; a few hundred is the floor.
+      assert.ok(first > 500, `only ${first} sends accepted before the first drop (maxBackpressure 1 MiB)`);
       assert.ok(
         second >= first / 2,
         `after the drain the limit must apply afresh: the first flood got ${first} sends in, the second only ${second}`,
