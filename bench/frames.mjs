@@ -1,9 +1,6 @@
 // WebSocket framing helpers shared by the load generator and the null server: pre-built frames and a
 // header-only parser (payload bytes are skipped, never unmasked, copied or decoded).
 
-/** Sec-WebSocket-Key sent by every load-generator connection (any 16-byte base64 value is valid). */
-export const CLIENT_KEY = "dGhlIHNhbXBsZSBub25jZQ==";
-
 const MASK = [0x37, 0xfa, 0x21, 0x3d];
 
 /** One frame (FIN set) of `payloadLength` bytes of "x"; masked like a client's when `masked`. */

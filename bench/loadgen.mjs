@@ -8,10 +8,12 @@
 //     (optional "pubPort": the publisher connects there, the subscribers to "port")
 //   {"id":4,"cmd":"open","port":N,"count":5000}   then   {"id":5,"cmd":"close"}
 // One-shot use: `node bench/loadgen.mjs '{"cmd":"echo","port":3000}'` prints the result and exits.
+
+import { randomBytes } from "node:crypto";
 import net from "node:net";
 import { performance } from "node:perf_hooks";
 import { createInterface } from "node:readline";
-import { buildFrame, CLIENT_KEY, FrameParser, repeatFrame } from "./frames.mjs";
+import { buildFrame, FrameParser, repeatFrame } from "./frames.mjs";
 
 const HOST = "127.0.0.1";
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -19,9 +21,15 @@ const CONNECT_TIMEOUT_MS = 10_000;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Opens one WebSocket connection; `onMessages(conn, n)` gets the number of messages each chunk completed. */
+// Source addresses: loopback has 127.0.0.0/8, and one source address has ~28,000 ephemeral ports.
+// Connections are spread over 127.0.0.1 … 127.0.0.SOURCES so large counts fit.
+const SOURCES = 8;
+let opened = 0;
+
 function openConnection(port, path, onMessages) {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: HOST, port });
+    const localAddress = HOST === "127.0.0.1" ? `127.0.0.${1 + (opened++ % SOURCES)}` : undefined;
+    const socket = net.connect({ host: HOST, port, localAddress });
     socket.setNoDelay(true);
     const conn = { socket, parser: new FrameParser(), onMessages, lost: null };
     let head = null;
@@ -61,7 +69,8 @@ function openConnection(port, path, onMessages) {
     socket.on("connect", () => {
       socket.write(
         `GET ${path} HTTP/1.1\r\nHost: ${HOST}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-          `Sec-WebSocket-Key: ${CLIENT_KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+          // A key of its own per connection, as browsers send: a server must not get to share one.
+          `Sec-WebSocket-Key: ${randomBytes(16).toString("base64")}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
       );
     });
     socket.on("data", onHandshake);

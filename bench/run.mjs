@@ -448,7 +448,7 @@ const SCENARIO_RUNNERS = {
       const after = await mem();
       return {
         memory: (after.rss - before.rss) / 1024 / config.memoryConnections,
-        heapPerConnection: (after.heapUsed - before.heapUsed) / 1024 / config.memoryConnections,
+        heapBytes: (after.heapUsed - before.heapUsed) / config.memoryConnections,
       };
     } finally {
       await loadgenRequest({ cmd: "close" }, 30_000).catch(() => {});
@@ -462,14 +462,16 @@ const METRICS = [
   { key: "rttP50", title: "RTT p50 µs", format: "us" },
   { key: "rttP99", title: "RTT p99 µs", format: "us" },
   { key: "broadcast", title: "broadcast deliveries/s", format: "rate" },
-  { key: "memory", title: "KiB per idle connection", format: "kib" },
+  // Memory is compared as a difference: what Verb adds to each connection, in KiB or bytes.
+  { key: "memory", title: "KiB per idle connection", format: "kib", compare: "delta" },
+  { key: "heapBytes", title: "live JS B per idle connection", format: "bytes", compare: "delta" },
 ];
 const SCENARIO_METRICS = {
   echo32: ["echo32"],
   echo4k: ["echo4k"],
   rtt: ["rttP50", "rttP99"],
   broadcast: ["broadcast"],
-  memory: ["memory"],
+  memory: ["memory", "heapBytes"],
 };
 
 // Other processes' CPU during a measurement (the machine is shared): the CPU time that every process
@@ -544,6 +546,7 @@ function formatValue(value, format) {
     return value.toFixed(0);
   }
   if (format === "us") return value >= 100 ? value.toFixed(0) : value.toFixed(1);
+  if (format === "bytes") return value.toFixed(0);
   return value.toFixed(2);
 }
 
@@ -705,12 +708,20 @@ for (const contender of contenders) {
     }
     if (raw && raw.id !== contender.id) {
       const ratios = [];
+      const deltas = [];
       for (const r of mine) {
         const pair = runs.find((x) => x.contender === raw.id && x.scenario === scenario && x.rep === r.rep);
-        if (r.ok && pair?.ok && pair.metrics[metric.key] > 0) ratios.push(r.metrics[metric.key] / pair.metrics[metric.key]);
+        if (!r.ok || !pair?.ok) continue;
+        deltas.push(r.metrics[metric.key] - pair.metrics[metric.key]);
+        if (pair.metrics[metric.key] > 0) ratios.push(r.metrics[metric.key] / pair.metrics[metric.key]);
       }
-      if (ratios.length > 0) entry.ratio = median(ratios);
-      entry.ratios = ratios;
+      if (metric.compare === "delta") {
+        if (deltas.length > 0) entry.delta = median(deltas);
+        entry.deltas = deltas;
+      } else {
+        if (ratios.length > 0) entry.ratio = median(ratios);
+        entry.ratios = ratios;
+      }
     }
     summary[contender.id][metric.key] = entry;
   }
@@ -728,6 +739,7 @@ function cell(contenderId, metric) {
   }
   let text = `${entry.spread > 1.3 ? "~" : ""}${formatValue(entry.median, metric.format)}`;
   if (entry.ratio !== undefined) text += ` (${entry.ratio.toFixed(2)}×)`;
+  if (entry.delta !== undefined) text += ` (${entry.delta >= 0 ? "+" : "−"}${formatValue(Math.abs(entry.delta), metric.format)})`;
   if (entry.errors.length > 0) {
     notes.push(
       `${contenderId} ${metric.key}: ${entry.errors.length} of ${entry.errors.length + entry.values.length} reps failed: ${entry.errors[0]}`,
@@ -763,7 +775,9 @@ out.push(
     `RTT on 1 connection; broadcast to ${config.subscribers} subscribers, ${config.outstanding} outstanding; ` +
     `memory: RSS growth over ${config.memoryConnections} idle connections after GC`,
 );
-out.push("medians; (ratio) = median of per-repetition ratios to the raw engine; ~ = repetitions differ by more than 1.3×");
+out.push(
+  "medians; (ratio) = median of per-repetition ratios to the raw engine; (+d) = median of per-repetition differences from it (memory); ~ = repetitions differ by more than 1.3×",
+);
 out.push("");
 out.push(line(header));
 out.push(`|${widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`);
