@@ -652,7 +652,8 @@ const SCENARIO_RUNNERS = {
       },
       measureTimeout() + 60_000,
     );
-    return { chatRate: r.rate, chatP99: r.p99 / 1000 };
+    // chatP50 and chatHistories (message_history frames with messages seen by the probes) go to the JSON.
+    return { chatRate: r.rate, chatP99: r.p99 / 1000, chatP50: r.p50 / 1000, chatHistories: r.histories };
   },
 };
 
