@@ -335,6 +335,24 @@ describe.skipIf(skip !== undefined)(
       for (const name of liveNames()) expect((await backplane(name)).connected, `${name} reconnected`).toBe(true);
     }, 120_000);
 
+    it("a subscription confirmed is a position held: cut off right after subscribe() resolves, the client still gets every later message", async () => {
+      const topics = ["confirm-a", "confirm-b", "confirm-c"];
+      const s = await subscriber("confirm-c0", "deno", [], "confirm-u0");
+      for (const topic of topics) s.got.set(topic, { seqs: [], values: [] });
+      for (const [k, topic] of topics.entries()) {
+        await s.client.subscribe(topic);
+        // The very moment it resolved: its next connection must carry a cursor for the topic.
+        expect(Object.keys(s.client.cursors()), `${topic}: a cursor once subscribed`).toContain(topic);
+        s.at = NAMES[k % 3] as Name;
+        s.proxy.move(ports[s.at]);
+        for (let i = 0; i < 5; i++)
+          expect((await http<{ ok: boolean }>("bun", "/deliver", { topic, message: { i } })).ok).toBe(true);
+      }
+      await until(() => topics.every((topic) => s.got.get(topic)?.values.length === 5), "every message of every topic");
+      for (const topic of topics) expect(s.got.get(topic)?.values, topic).toEqual([0, 1, 2, 3, 4]);
+      expect(s.gaps).toEqual([]);
+    });
+
     it("Redis unreachable: app.deliver waits through a short outage and says when an append could not be stored; losses are counted", async () => {
       const topic = "outage";
       const s = await subscriber("outage-c", "uws", [topic], "outage-u");
