@@ -211,8 +211,12 @@ export class SessionHub {
     const cursor = session.cursors[topic];
     if (cursor !== undefined) delete session.cursors[topic];
     const log = this.#runtime.backplane?.log;
+    // With a durable log this instance's cache may lag behind a cursor the client got elsewhere:
+    // only the log can then say where the stream is (announcing the cache's position would read as a reset).
     const cached =
-      stream.epoch !== "" && (cursor === undefined || (cursor.epoch === stream.epoch && cursor.seq + 1 >= stream.oldest));
+      stream.epoch !== "" &&
+      (cursor === undefined ||
+        (cursor.epoch === stream.epoch && cursor.seq + 1 >= stream.oldest && (log === undefined || cursor.seq <= stream.seq)));
     if (log !== undefined && !cached) {
       void this.#attachFromLog(socket, topic, log, cursor);
       return;
