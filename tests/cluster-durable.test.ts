@@ -209,6 +209,14 @@ describe.skipIf(skip !== undefined)(
       expect(state?.appended).toBe(size);
     }
 
+    /** Publishes `{ i }` for i = start … start + count - 1 from `name` and waits until all were appended. */
+    async function publishRange(name: Name, topic: string, start: number, count: number): Promise<void> {
+      await http(name, "/burst", { topic, start, count, window: 64 });
+      await until(async () => (await http<{ done: boolean }>(name, `/burst?topic=${encodeURIComponent(topic)}`)).done, topic);
+      const state = await http<{ appended: number; failed: number }>(name, `/burst?topic=${encodeURIComponent(topic)}`);
+      expect(state).toMatchObject({ appended: count, failed: 0 });
+    }
+
     /** Every subscriber ends with exactly its streams' messages: 0 … COUNT-1, in order, each once, numbered 1 … COUNT. */
     async function expectComplete(group: Subscriber[]): Promise<void> {
       const complete = (s: Subscriber) => [...s.got.values()].every((r) => r.values.length >= COUNT);
@@ -256,6 +264,39 @@ describe.skipIf(skip !== undefined)(
 
     /** Waits until a subscriber is open again on its current instance. */
     const reopened = (s: Subscriber) => until(() => s.client.state === "open", `${s.label} open again`, 20_000);
+
+    // First, while the append-only file is small: Redis comes back within moments.
+    it("Redis unreachable: app.deliver waits through a short outage and says when an append could not be stored; losses are counted", async () => {
+      const topic = "outage";
+      const s = await subscriber("outage-c", "uws", [topic], "outage-u");
+      const from: Name = "bun";
+      const before = await backplane(from);
+      // Away for a moment (well within APPEND_TIMEOUT = 8 s, ioredis's reconnect backoff included): the append retries, then is stored.
+      await redis.process.stop();
+      const waiting = http<{ ok: boolean; seq?: number; error?: string }>(from, "/deliver", { topic, message: { i: 0 } });
+      await sleep(1000);
+      redis = await startRedis({ port: redis.port, persistent: true, dir: redis.dir });
+      const stored = await waiting;
+      expect(stored.ok, stored.error).toBe(true);
+      expect(stored.seq).toBeGreaterThan(0);
+      await until(() => (s.got.get(topic)?.values.length ?? 0) === 1, "the delivered message reaches the client");
+      // Away for longer than APPEND_TIMEOUT: the caller is told, the loss is counted.
+      await until(async () => (await backplane(from)).connected, "reconnected");
+      await redis.process.stop();
+      const failed = await http<{ ok: boolean; error?: string }>(from, "/deliver", { topic, message: { i: 1 } });
+      expect(failed).toEqual({ ok: false, error: `Redis backplane (durable): the publish to "${topic}" could not be stored` });
+      // A plain publish cannot answer: it returns at once, and its loss is counted.
+      await http(from, "/publish", { topic, message: { i: 2 } });
+      await until(async () => (await backplane(from)).lost >= before.lost + 2, "both losses counted", 15_000);
+      redis = await startRedis({ port: redis.port, persistent: true, dir: redis.dir });
+      await until(async () => (await backplane(from)).connected, "reconnected again");
+      // What was never stored was never numbered: the stream goes on without a hole.
+      const next = await http<{ ok: boolean; seq?: number }>(from, "/deliver", { topic, message: { i: 3 } });
+      expect(next).toEqual({ ok: true, seq: (stored.seq as number) + 1 });
+      await until(() => (s.got.get(topic)?.values.length ?? 0) === 2, "the next message reaches the client");
+      expect(s.got.get(topic)?.values).toEqual([0, 3]);
+      expect(s.gaps).toEqual([]);
+    }, 60_000);
 
     it("(a) 10,000 messages per stream while every client is moved between instances 10 times", async () => {
       const { group, publishAll } = await setUp("moves", ["bun", "node", "deno"], liveNames());
@@ -354,35 +395,32 @@ describe.skipIf(skip !== undefined)(
       expect(s.gaps).toEqual([]);
     });
 
-    it("Redis unreachable: app.deliver waits through a short outage and says when an append could not be stored; losses are counted", async () => {
-      const topic = "outage";
-      const s = await subscriber("outage-c", "uws", [topic], "outage-u");
-      const from: Name = "bun";
-      const before = await backplane(from);
-      // Away for a moment (well within APPEND_TIMEOUT = 8 s, ioredis's reconnect backoff included): the append retries, then is stored.
-      await redis.process.stop();
-      const waiting = http<{ ok: boolean; seq?: number; error?: string }>(from, "/deliver", { topic, message: { i: 0 } });
-      await sleep(1000);
-      redis = await startRedis({ port: redis.port, persistent: true, dir: redis.dir });
-      const stored = await waiting;
-      expect(stored.ok, stored.error).toBe(true);
-      expect(stored.seq).toBeGreaterThan(0);
-      await until(() => (s.got.get(topic)?.values.length ?? 0) === 1, "the delivered message reaches the client");
-      // Away for longer than APPEND_TIMEOUT: the caller is told, the loss is counted.
-      await until(async () => (await backplane(from)).connected, "reconnected");
-      await redis.process.stop();
-      const failed = await http<{ ok: boolean; error?: string }>(from, "/deliver", { topic, message: { i: 1 } });
-      expect(failed).toEqual({ ok: false, error: `Redis backplane (durable): the publish to "${topic}" could not be stored` });
-      // A plain publish cannot answer: it returns at once, and its loss is counted.
-      await http(from, "/publish", { topic, message: { i: 2 } });
-      await until(async () => (await backplane(from)).lost >= before.lost + 2, "both losses counted", 15_000);
-      redis = await startRedis({ port: redis.port, persistent: true, dir: redis.dir });
-      await until(async () => (await backplane(from)).connected, "reconnected again");
-      // What was never stored was never numbered: the stream goes on without a hole.
-      const next = await http<{ ok: boolean; seq?: number }>(from, "/deliver", { topic, message: { i: 3 } });
-      expect(next).toEqual({ ok: true, seq: (stored.seq as number) + 1 });
-      await until(() => (s.got.get(topic)?.values.length ?? 0) === 2, "the next message reaches the client");
-      expect(s.got.get(topic)?.values).toEqual([0, 3]);
+    it("an instance whose log reader lags behind a client's cursor (SIGSTOPped while 5,000 were published) resumes it without a discontinuity or a repeat", async () => {
+      const topic = "lag";
+      const lagging: Name = "uws";
+      const s = await subscriber("lag-c0", lagging, [topic], "lag-u0");
+      const received = () => s.got.get(topic)?.values.length ?? 0;
+      for (let i = 0; i < 5; i++)
+        expect((await http<{ ok: boolean }>("bun", "/deliver", { topic, message: { i } })).ok).toBe(true);
+      await until(() => received() === 5, "the first messages on the instance that will lag");
+      s.at = "bun";
+      s.proxy.move(ports.bun);
+      await until(() => s.proxy.connections >= 2 && s.client.state === "open", "moved away");
+      running[lagging].child.kill("SIGSTOP");
+      try {
+        await publishRange("bun", topic, 5, 5000);
+        await until(() => received() === 5005, "the messages, on the instance that reads");
+        // Back to the instance whose cache still ends at 5: it catches up in pages while the client says hello.
+        s.at = lagging;
+        s.proxy.move(ports[lagging]);
+      } finally {
+        running[lagging].child.kill("SIGCONT");
+      }
+      await until(() => s.proxy.connections >= 3 && s.client.state === "open", "back on the lagging instance");
+      await publishRange("bun", topic, 5005, 5);
+      await until(() => received() >= 5010, "every message");
+      await sleep(300);
+      expect(s.got.get(topic)?.values).toEqual(Array.from({ length: 5010 }, (_, i) => i));
       expect(s.gaps).toEqual([]);
     }, 60_000);
   },
