@@ -34,14 +34,26 @@ const BINARY = 1;
 const COMPRESS = 2;
 
 // Numbers the message, records its epoch (created on first use), appends it to the topic's
-// history and to the log, atomically.
+// history and to the log, atomically. Idempotent: KEYS[5] remembers the instance's recent appends
+// by their number (ARGV[10]), so an append Redis stored but could not acknowledge (the connection
+// dropped; ioredis or the retry queue sends it again) answers what it stored instead of storing it
+// twice. The memory is bounded: the entry DEDUPE_WINDOW appends older goes with each new one.
+const DEDUPE_WINDOW = 8192;
 const APPEND = `
+local prior = redis.call('HGET', KEYS[5], ARGV[10])
+if prior then
+  local cut = string.find(prior, ' ', 1, true)
+  return {tonumber(string.sub(prior, 1, cut - 1)), string.sub(prior, cut + 1)}
+end
 local seq = redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
 redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2])
 local epoch = redis.call('HGET', KEYS[2], ARGV[1])
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], seq .. '-0', 'd', ARGV[4], 'f', ARGV[5], 'x', ARGV[6], 'o', ARGV[9])
 redis.call('PEXPIRE', KEYS[3], ARGV[7])
 redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[8], '*', 't', ARGV[1], 's', seq, 'e', epoch, 'd', ARGV[4], 'f', ARGV[5], 'x', ARGV[6], 'o', ARGV[9])
+redis.call('HSET', KEYS[5], ARGV[10], seq .. ' ' .. epoch)
+redis.call('HDEL', KEYS[5], tostring(tonumber(ARGV[10]) - ${DEDUPE_WINDOW}))
+redis.call('PEXPIRE', KEYS[5], ARGV[7])
 return {seq, epoch}
 `;
 
@@ -112,6 +124,8 @@ export class DurableRedisBackplane implements Backplane, DurableLog {
   #reading: Promise<void> | undefined;
   /** The id of the last log entry read. */
   #lastId = "$";
+  /** Appends made by this instance: each append's number in the idempotency memory. */
+  #appends = 0;
 
   constructor(options: {
     url?: string;
@@ -147,7 +161,7 @@ export class DurableRedisBackplane implements Backplane, DurableLog {
     const common: RedisOptions = { lazyConnect: true, maxRetriesPerRequest: null, ...this.#options };
     // Commands fail at once while Redis is away: appends retry on their own schedule, with a deadline.
     const commands = new Redis(this.#url, { ...common, enableOfflineQueue: false }) as Redis & Scripts;
-    commands.defineCommand("verbAppend", { numberOfKeys: 4, lua: APPEND });
+    commands.defineCommand("verbAppend", { numberOfKeys: 5, lua: APPEND });
     commands.defineCommand("verbRange", { numberOfKeys: 3, lua: RANGE });
     const reader = new Redis(this.#url, common);
     this.#commands = commands;
@@ -244,6 +258,8 @@ export class DurableRedisBackplane implements Backplane, DurableLog {
     if (commands === undefined) return Promise.reject(new Error("Redis backplane (durable) is not started"));
     const data = typeof message.data === "string" ? Buffer.from(message.data) : Buffer.from(message.data);
     const flags = (message.binary ? BINARY : 0) | (message.compress ? COMPRESS : 0);
+    // One number per append, kept across its retries: what makes a repeated append recognisable.
+    const appendNumber = ++this.#appends;
     const send = () =>
       commands
         .verbAppend(
@@ -251,6 +267,7 @@ export class DurableRedisBackplane implements Backplane, DurableLog {
           this.#key("epoch"),
           this.#key(`h:${topic}`),
           this.#key("log"),
+          this.#key(`appends:${this.instanceId}`),
           topic,
           randomUUID(),
           this.#maxMessages,
@@ -260,6 +277,7 @@ export class DurableRedisBackplane implements Backplane, DurableLog {
           this.#ttlMs,
           this.#logMaxLen,
           message.origin,
+          appendNumber,
         )
         .then(([seq, epoch]) => ({ seq: Number(seq), epoch: String(epoch) }));
     const deadline = Date.now() + this.#appendTimeout;
