@@ -146,16 +146,13 @@ export class FaultProxy {
       server.connect(this.target, "127.0.0.1");
       client.on("data", (chunk: Buffer) => pair.up(chunk));
       server.on("data", (chunk: Buffer) => pair.down(chunk));
-      // One side ended: the other gets what was forwarded, then the end (a close frame is not lost).
+      // One side ended (even by a reset): the other gets what was forwarded, then the end, so a
+      // close frame is never lost in the proxy. Only the injected faults end connections abruptly.
       const end = () => {
         this.#pairs.delete(pair);
         pair.end();
       };
-      const fail = () => {
-        this.#pairs.delete(pair);
-        pair.destroy();
-      };
-      for (const socket of [client, server]) socket.on("close", end).on("error", fail);
+      for (const socket of [client, server]) socket.on("close", end).on("error", end);
     });
   }
 

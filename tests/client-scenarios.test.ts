@@ -284,7 +284,14 @@ for (const adapter of ALL) {
       client.on("state", (state, info) => states.push([state, info.reason, info.code]));
       await until(() => client.state === "closed", "the stop");
       expect(calls).toHaveLength(2);
-      expect(states.at(-1)).toEqual(["closed", "auth", 1008]);
+      const [state, why, code] = states.at(-1) ?? [];
+      expect([state, why]).toEqual(["closed", "auth"]);
+      // Deno closes the TCP connection right after its close frame without reading what the client
+      // sent meanwhile (its hello), so the kernel answers with a reset that can discard the close
+      // frame before it is read (seen in about 1 of 5 tries; raw clients that send nothing always
+      // get 1008): the client still stops, on the auth notice that came before.
+      if (adapter === "deno") expect([1008, 1006]).toContain(code);
+      else expect(code).toBe(1008);
       const attempts = path.accepted.length;
       expect(attempts).toBe(2);
       // Bounded look for a third attempt that must not come (the reconnect delays are ≤ 100 ms here).
@@ -299,7 +306,8 @@ for (const adapter of ALL) {
       const standby = await startFixture(adapter);
       extra.push(standby.running);
       const path = await proxy(closing.port);
-      const windowMs = 2000;
+      // Wide enough that a stall of this busy test process (500 clients) does not bunch a tenth of it.
+      const windowMs = 4000;
       const lost = new Map<number, { at: number; delay: number }>();
       const back = new Map<number, number>();
       const reasons: Array<string | undefined> = [];
