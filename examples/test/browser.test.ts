@@ -1,6 +1,8 @@
 /**
  * The spec's "HTTP + WebSocket Server" demo page driven by a real browser (Debian's Chromium through
- * playwright-core) on each adapter: the page loads, connects, a typed message comes back.
+ * playwright-core) on each adapter: the page loads @verb/client from the server, connects and
+ * shows the connection state, a typed message comes back, and a server that goes away is shown
+ * as "reconnecting".
  */
 
 import { existsSync } from "node:fs";
@@ -36,13 +38,20 @@ afterAll(async () => {
 for (const adapter of ADAPTERS) {
   const skip = noBrowser ?? skipReason(adapter);
   describe.skipIf(skip !== undefined)(`demo page in Chromium on ${adapter}${skip ? ` (skipped: ${skip})` : ""}`, () => {
-    it("loads, connects, and shows 'Server received: ...' for a typed message", async () => {
+    it("loads the client, shows the connection state, and 'Server received: ...' for a typed message", async () => {
       const port = await freePort();
       const server = await runExample(adapter, "http-websocket", { PORT: String(port) }, /HTTP \+ WebSocket demo on/);
       const page = await (browser as Browser).newPage();
       try {
+        const errors: string[] = [];
+        page.on("pageerror", (error) => errors.push(error.message));
+        const bundle = page.waitForResponse((response) => response.url().endsWith("/verb-client.js"));
         await page.goto(`http://127.0.0.1:${port}/`);
         expect(await page.locator("h1").textContent()).toBe("WebSocket Demo");
+        const served = await bundle;
+        expect(served.status()).toBe(200);
+        expect(served.headers()["content-type"]).toMatch(/javascript/);
+        await page.locator("#state", { hasText: /^open$/ }).waitFor({ timeout: 10_000 });
         await page.locator("#messages div", { hasText: "WebSocket connection established" }).waitFor({ timeout: 10_000 });
         await page.fill("#messageInput", `typed in Chromium on ${adapter}`);
         await page.click("button");
@@ -52,6 +61,10 @@ for (const adapter of ADAPTERS) {
         expect(await page.inputValue("#messageInput")).toBe("");
         const lines = await page.locator("#messages div").allTextContents();
         expect(lines).toEqual(["WebSocket connection established", `Server received: typed in Chromium on ${adapter}`]);
+        // The server goes away: the page says so (the client keeps trying by itself).
+        await server.stop();
+        await page.locator("#state", { hasText: /^reconnecting$/ }).waitFor({ timeout: 10_000 });
+        expect(errors).toEqual([]);
       } finally {
         await page.close();
         await server.stop();
