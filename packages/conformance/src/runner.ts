@@ -493,17 +493,31 @@ async function runPhases(
 
 /**
  * Runs the suite against every adapter (in parallel, one fixture process each; exclusive checks
- * alone). With `nodeCommands`, every adapter that runs on Node runs once per Node: a column per
- * runtime × adapter, in the order of the adapters, then of the Nodes.
+ * alone). With several `nodeCommands`, every adapter that runs on Node runs once per Node, a column
+ * per runtime × adapter, one Node after the other: the first Node's columns with the other runtimes'
+ * adapters, then each further Node's. So a matrix loads the machine no more than a single run does,
+ * and its timing checks stay as honest.
  */
 export async function runConformance(options: RunOptions): Promise<CheckResult[]> {
   const nodes = options.nodeCommands !== undefined && options.nodeCommands.length > 0 ? options.nodeCommands : [undefined];
-  const runs = options.adapters.flatMap((adapter) =>
-    commandFor(adapter, options).runtime === "node"
-      ? nodes.map((node) => ({ adapter, launch: commandFor(adapter, options, node) }))
-      : [{ adapter, launch: commandFor(adapter, options) }],
+  const onNode = (adapter: string) => commandFor(adapter, options).runtime === "node";
+  const waves = nodes.map((node, index) =>
+    options.adapters
+      .filter((adapter) => index === 0 || onNode(adapter))
+      .map((adapter) => ({ adapter, launch: commandFor(adapter, options, node) })),
   );
-  const phase = exclusivePhase(runs.length);
-  const perColumn = await Promise.all(runs.map(({ adapter, launch }) => runAdapterIn(adapter, options, launch, phase)));
-  return perColumn.flat();
+  const byColumn = new Map<string, CheckResult[]>();
+  for (const wave of waves) {
+    const phase = exclusivePhase(wave.length);
+    const results = await Promise.all(wave.map(({ adapter, launch }) => runAdapterIn(adapter, options, launch, phase)));
+    for (const [i, { adapter, launch }] of wave.entries()) {
+      byColumn.set(`${adapter}\u0000${launch.command}`, results[i] as CheckResult[]);
+    }
+  }
+  // Report order: the adapters as asked, each over the Nodes as given.
+  return options.adapters.flatMap((adapter) =>
+    (onNode(adapter) ? nodes : [undefined]).flatMap(
+      (node) => byColumn.get(`${adapter}\u0000${commandFor(adapter, options, node).command}`) ?? [],
+    ),
+  );
 }
