@@ -4,8 +4,8 @@
 // the Node matrix: the conformance suite (node and uws adapters), the spec's examples and the
 // cluster test on every other Node of MATRIX (Node 24's cells are the suite's own).
 //
-// Node binaries come from the npm registry (scripts/runtimes.mjs, into .runtimes/; `.ci/run`
-// installs them beforehand, here they are only checked). uWebSockets.js binaries need glibc >=
+// Node binaries come from the npm registry (scripts/runtimes.mjs, into .runtimes/): `.ci/run`
+// installs them beforehand; here a missing one is installed, an installed one only checked. uWebSockets.js binaries need glibc >=
 // 2.38: when a Node cannot load them and the workplace's glibc wrapper exists
 // (../shared/glibc/node-glibc, or VERB_NODE_GLIBC), that Node runs through it.
 //
