@@ -17,7 +17,7 @@ const startedAt = Date.now();
 // ---------------------------------------------------------------------------------------------
 // Options
 
-const SCENARIOS = ["echo32", "echo4k", "rtt", "broadcast", "memory"];
+const SCENARIOS = ["echo32", "echo4k", "rtt", "broadcast", "memory", "load", "chat"];
 
 const { values: args } = parseArgs({
   options: {
@@ -32,6 +32,8 @@ const { values: args } = parseArgs({
     subscribers: { type: "string" },
     outstanding: { type: "string" },
     "memory-connections": { type: "string" },
+    "load-connections": { type: "string" },
+    "chat-clients": { type: "string" },
     "no-ceiling": { type: "boolean", default: false },
     text: { type: "boolean", default: false },
     strict: { type: "boolean", default: false },
@@ -67,6 +69,11 @@ const config = {
   memoryConnections: intOption("memory-connections", smoke ? 200 : 5000),
   memoryWarmConnections: smoke ? 10 : 100,
   memorySettleMs: smoke ? 150 : 500,
+  loadConnections: intOption("load-connections", smoke ? 20 : 1000),
+  chatClients: intOption("chat-clients", smoke ? 40 : 2000),
+  chatRoomSize: smoke ? 10 : 50,
+  chatInflight: smoke ? 4 : 32,
+  chatRejoinEvery: smoke ? 10 : 50,
   text: args.text,
   loadgenRuntime: args["loadgen-runtime"],
   retries: intOption("retries", smoke ? 0 : 1, 0),
@@ -104,13 +111,28 @@ if (!uwsLoads(nodeBin)) {
 }
 
 const bunUnavailable = existsSync(bunBin) ? null : `${bunBin} not found (npm ci installs it)`;
+// Deno: the npm package deno's binary, run itself (not through its Node launcher) so that signals reach it.
+const denoBin = [join(root, "node_modules/deno/deno"), join(root, "node_modules/@deno/linux-x64-glibc/deno")].find((f) =>
+  existsSync(f),
+);
+const denoUnavailable = denoBin ? null : "the deno binary is not in node_modules/deno (npm ci installs it)";
 
 // ---------------------------------------------------------------------------------------------
-// Contenders, in run order: per engine group raw, verb, crossws.
+// Contenders, in run order: per engine group raw, verb, crossws, Socket.IO. `chat` is the server of
+// the chat scenario (Verb and Socket.IO only); `protocol` "eio" makes the generator speak Socket.IO.
 
 const CONTENDERS = [
   { id: "raw-bun", group: "bun", kind: "raw", label: "raw Bun.serve", runtime: "bun", script: "raw-bun.mjs" },
-  { id: "verb-bun", group: "bun", kind: "verb", label: "Verb (@verb/bun)", runtime: "bun", script: "verb.mjs", adapter: "bun" },
+  {
+    id: "verb-bun",
+    group: "bun",
+    kind: "verb",
+    label: "Verb (@verb/bun)",
+    runtime: "bun",
+    script: "verb.mjs",
+    adapter: "bun",
+    chat: "verb-chat.mjs",
+  },
   { id: "crossws-bun", group: "bun", kind: "crossws", label: "crossws on Bun", runtime: "bun", script: "crossws-bun.mjs" },
   { id: "raw-ws", group: "node", kind: "raw", label: "raw ws (Node)", runtime: "node", script: "raw-ws.mjs" },
   {
@@ -121,8 +143,19 @@ const CONTENDERS = [
     runtime: "node",
     script: "verb.mjs",
     adapter: "node",
+    chat: "verb-chat.mjs",
   },
   { id: "crossws-node", group: "node", kind: "crossws", label: "crossws on ws", runtime: "node", script: "crossws-node.mjs" },
+  {
+    id: "socketio-node",
+    group: "node",
+    kind: "socketio",
+    label: "Socket.IO on http (ws)",
+    runtime: "node",
+    script: "socketio-node.mjs",
+    protocol: "eio",
+    chat: "socketio-chat.mjs",
+  },
   { id: "raw-uws", group: "uws", kind: "raw", label: "raw uWebSockets.js", runtime: "node", script: "raw-uws.mjs", uws: true },
   {
     id: "verb-uws",
@@ -133,6 +166,7 @@ const CONTENDERS = [
     script: "verb.mjs",
     adapter: "uws",
     uws: true,
+    chat: "verb-chat.mjs",
   },
   {
     id: "crossws-uws",
@@ -142,6 +176,29 @@ const CONTENDERS = [
     runtime: "node",
     script: "crossws-uws.mjs",
     uws: true,
+  },
+  {
+    id: "socketio-uws",
+    group: "uws",
+    kind: "socketio",
+    label: "Socket.IO on uWS (attachApp)",
+    runtime: "node",
+    script: "socketio-uws.mjs",
+    uws: true,
+    protocol: "eio",
+    chat: "socketio-chat.mjs",
+    chatEnv: { SOCKET_IO_ENGINE: "uws" },
+  },
+  { id: "raw-deno", group: "deno", kind: "raw", label: "raw Deno.serve", runtime: "deno", script: "raw-deno.mjs" },
+  {
+    id: "verb-deno",
+    group: "deno",
+    kind: "verb",
+    label: "Verb (@verb/deno)",
+    runtime: "deno",
+    script: "verb.mjs",
+    adapter: "deno",
+    chat: "verb-chat.mjs",
   },
   {
     id: "null",
@@ -164,6 +221,8 @@ if (args.help) {
   --subscribers N           broadcast subscribers (default 1000; smoke 20)
   --outstanding N           broadcasts in flight (default 256; smoke 16)
   --memory-connections N    idle connections for the memory scenario (default 5000; smoke 200)
+  --load-connections N      connections of the latency-under-load scenario (default 1000; smoke 20)
+  --chat-clients N          chat clients (default 2000 in rooms of 50; smoke 40 in rooms of 10)
   --no-ceiling              skip the generator's ceiling (the null server)
   --text                    text frames instead of binary
   --strict                  exit 1 on any n/a, not only when a server does not start or answer
@@ -173,7 +232,13 @@ if (args.help) {
   process.exit(0);
 }
 
-const GROUP_TITLES = { bun: "Bun.serve", node: "Node.js + ws", uws: "uWebSockets.js", ceiling: "load generator" };
+const GROUP_TITLES = {
+  bun: "Bun.serve",
+  node: "Node.js + ws",
+  uws: "uWebSockets.js",
+  deno: "Deno.serve",
+  ceiling: "load generator",
+};
 
 function selectList(option, all, what) {
   if (option === undefined) return all;
@@ -200,6 +265,7 @@ const scenarios = selectList(args.scenarios, SCENARIOS, "scenario");
 
 function unavailableReason(contender) {
   if (contender.runtime === "bun" && bunUnavailable) return bunUnavailable;
+  if (contender.runtime === "deno" && denoUnavailable) return denoUnavailable;
   if (contender.uws && uwsUnavailable) return uwsUnavailable;
   return null;
 }
@@ -221,7 +287,13 @@ const pinNote = canPin ? "" : " (not pinned: taskset or a second core is missing
 // File descriptors: the memory scenario holds its connections open in the server and in the
 // generator. Children get a raised soft limit (up to the hard one) when ours is too low.
 const fdsNeeded =
-  Math.max(config.memoryConnections + config.memoryWarmConnections, config.subscribers, config.connections) + 1024;
+  Math.max(
+    config.memoryConnections + config.memoryWarmConnections,
+    config.subscribers,
+    config.connections,
+    config.loadConnections,
+    config.chatClients,
+  ) + 1024;
 let fdPrefix = [];
 try {
   const limits = readFileSync("/proc/self/limits", "utf8").match(/Max open files\s+(\S+)\s+(\S+)/);
@@ -323,14 +395,19 @@ function oneLine(text) {
 const bunFlags = [`--tsconfig-override=${join(benchDir, "servers", "tsconfig.dist.json")}`];
 
 function runtimeCommand(runtime) {
-  return runtime === "bun" ? [bunBin, bunFlags] : [nodeBin, ["--expose-gc"]];
+  if (runtime === "bun") return [bunBin, bunFlags];
+  // Deno resolves the workspace's node_modules from the root package.json.
+  if (runtime === "deno") return [denoBin, ["run", "--allow-all", "--v8-flags=--expose-gc"]];
+  return [nodeBin, ["--expose-gc"]];
 }
 
 let warnedSource = false;
-async function startServer(contender) {
+async function startServer(contender, scenario) {
   const [command, flags] = runtimeCommand(contender.runtime);
-  const proc = startChild(0, command, [...flags, join(benchDir, "servers", contender.script)], {
+  const script = scenario === "chat" ? contender.chat : contender.script;
+  const proc = startChild(0, command, [...flags, join(benchDir, "servers", script)], {
     VERB_ADAPTER: contender.adapter ?? "",
+    ...(scenario === "chat" ? contender.chatEnv : undefined),
   });
   try {
     const ready = await proc.next(20_000);
@@ -364,14 +441,19 @@ async function ensureLoadgen() {
   }
 }
 
-async function loadgenRequest(command, timeoutMs) {
+/** One command; `onMark(name)` runs on each of its marks (the measured window's start and end). */
+async function loadgenRequest(command, timeoutMs, onMark) {
   await ensureLoadgen();
   const id = ++commandId;
   loadgen.send({ id, ...command });
+  const deadline = performance.now() + timeoutMs;
   try {
-    const answer = await loadgen.next(timeoutMs);
-    if (answer.id !== id) throw new Error(`load generator answered command ${answer.id}, expected ${id}`);
-    return answer;
+    for (;;) {
+      const answer = await loadgen.next(Math.max(1, deadline - performance.now()));
+      if (answer.id !== id) throw new Error(`load generator answered command ${answer.id}, expected ${id}`);
+      if (answer.mark === undefined) return answer;
+      onMark?.(answer.mark);
+    }
   } catch (error) {
     const stderr = loadgen.stderr;
     await loadgen.kill();
@@ -380,8 +462,8 @@ async function loadgenRequest(command, timeoutMs) {
   }
 }
 
-async function loadgenMust(command, timeoutMs) {
-  const answer = await loadgenRequest(command, timeoutMs);
+async function loadgenMust(command, timeoutMs, onMark) {
+  const answer = await loadgenRequest(command, timeoutMs, onMark);
   if (!answer.ok) throw new Error(answer.error);
   return answer;
 }
@@ -392,15 +474,91 @@ async function loadgenMust(command, timeoutMs) {
 const timing = () => ({ warmupMs: config.warmupMs, durationMs: config.durationMs, stallMs: config.stallMs, text: config.text });
 const measureTimeout = () => config.warmupMs + config.durationMs + config.stallMs + 30_000;
 
+/** The CPU time (user + system, every thread) a process has used so far, in seconds; NaN off Linux. */
+function processCpuSeconds(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in USER_HZ = 100 ticks
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * The server's CPU time over the generator's measured window (its start and end marks), per message
+ * counted in that window: µs of server CPU per message echoed or delivered.
+ */
+function serverCpuMeter(server) {
+  let start = Number.NaN;
+  let used = Number.NaN;
+  return {
+    onMark(name) {
+      const now = processCpuSeconds(server.child.pid);
+      if (name === "start") start = now;
+      else if (name === "end") used = now - start;
+    },
+    perMessage(count) {
+      return count > 0 ? (used * 1e6) / count : Number.NaN;
+    },
+  };
+}
+
+// The capacity each engine's latency-under-load rate is half of: raw engine, closed loop, the load
+// connections with one message in flight each (every reply answered at once, one write per message as
+// in the open loop), on a fresh server; measured once per engine and run.
+const capacities = new Map(); // group -> promise of the raw capacity
+const capacityValues = new Map(); // group -> the capacity, once measured
+function* capacitySummary() {
+  for (const [group, rate] of capacityValues) yield `${group}: ${formatValue(rate / 2, "rate")} msg/s`;
+}
+function rawCapacity(group) {
+  let pending = capacities.get(group);
+  if (pending === undefined) {
+    pending = (async () => {
+      const raw = CONTENDERS.find((c) => c.group === group && c.kind === "raw");
+      const reason = unavailableReason(raw);
+      if (reason) throw new Error(`the capacity comes from ${raw.id}, which is skipped: ${reason}`);
+      const server = await startServer(raw, "load");
+      try {
+        const r = await loadgenMust(
+          { cmd: "echo", port: server.port, connections: config.loadConnections, inflight: 1, payload: 32, ...timing() },
+          measureTimeout(),
+        );
+        log(
+          `load: capacity of ${raw.id} at ${config.loadConnections} connections × 1 in flight: ${formatValue(r.rate, "rate")} msg/s`,
+        );
+        capacityValues.set(group, r.rate);
+        return r.rate;
+      } finally {
+        await server.kill();
+      }
+    })();
+    capacities.set(group, pending);
+  }
+  return pending;
+}
+
 const SCENARIO_RUNNERS = {
-  async echo32(server) {
+  async echo32(server, contender) {
+    const meter = serverCpuMeter(server);
     const r = await loadgenMust(
-      { cmd: "echo", port: server.port, connections: config.connections, inflight: config.inflight32, payload: 32, ...timing() },
+      {
+        cmd: "echo",
+        port: server.port,
+        connections: config.connections,
+        inflight: config.inflight32,
+        payload: 32,
+        protocol: contender.protocol,
+        ...timing(),
+      },
       measureTimeout(),
+      meter.onMark,
     );
-    return { echo32: r.rate };
+    return { echo32: r.rate, echo32Cpu: meter.perMessage(r.count) };
   },
-  async echo4k(server) {
+  async echo4k(server, contender) {
+    const meter = serverCpuMeter(server);
     const r = await loadgenMust(
       {
         cmd: "echo",
@@ -408,42 +566,57 @@ const SCENARIO_RUNNERS = {
         connections: config.connections,
         inflight: config.inflight4k,
         payload: 4096,
+        protocol: contender.protocol,
         ...timing(),
       },
       measureTimeout(),
+      meter.onMark,
     );
-    return { echo4k: r.rate };
+    return { echo4k: r.rate, echo4kCpu: meter.perMessage(r.count) };
   },
-  async rtt(server) {
-    const r = await loadgenMust({ cmd: "rtt", port: server.port, payload: 32, ...timing() }, measureTimeout());
+  async rtt(server, contender) {
+    const r = await loadgenMust(
+      { cmd: "rtt", port: server.port, payload: 32, protocol: contender.protocol, ...timing() },
+      measureTimeout(),
+    );
     return { rttP50: r.p50, rttP99: r.p99 };
   },
-  async broadcast(server) {
+  async broadcast(server, contender) {
+    const meter = serverCpuMeter(server);
+    // Deno runs the write tasks of its sends only after the JavaScript of every message in a read:
+    // with 256 broadcasts to 1,000 subscribers in flight, nothing at all arrives for seconds (a
+    // stall, raw or Verb alike) and beyond ~32 its fan-out rate collapses. Its group keeps 32 in
+    // flight, unless --outstanding says otherwise (the ratio compares raw and Verb at the same depth).
+    const outstanding =
+      contender.group === "deno" && args.outstanding === undefined ? Math.min(32, config.outstanding) : config.outstanding;
     const r = await loadgenMust(
       {
         cmd: "broadcast",
         port: server.port,
         subscribers: config.subscribers,
-        outstanding: config.outstanding,
+        outstanding,
         payload: 32,
+        protocol: contender.protocol,
         ...timing(),
       },
       measureTimeout() + 30_000,
+      meter.onMark,
     );
-    return { broadcast: r.rate };
+    return { broadcast: r.rate, broadcastCpu: meter.perMessage(r.count) };
   },
-  async memory(server) {
+  async memory(server, contender) {
     const mem = async () => {
       server.send("mem");
       const m = await server.next(15_000);
       if (!Number.isFinite(m.rss)) throw new Error(`unexpected memory answer ${JSON.stringify(m)}`);
       return m;
     };
+    const protocol = contender.protocol;
     try {
-      await loadgenMust({ cmd: "open", port: server.port, count: config.memoryWarmConnections }, 60_000);
+      await loadgenMust({ cmd: "open", port: server.port, count: config.memoryWarmConnections, protocol }, 60_000);
       await sleep(config.memorySettleMs);
       const before = await mem();
-      await loadgenMust({ cmd: "open", port: server.port, count: config.memoryConnections }, 120_000);
+      await loadgenMust({ cmd: "open", port: server.port, count: config.memoryConnections, protocol }, 120_000);
       await sleep(config.memorySettleMs);
       const after = await mem();
       return {
@@ -454,24 +627,70 @@ const SCENARIO_RUNNERS = {
       await loadgenRequest({ cmd: "close" }, 30_000).catch(() => {});
     }
   },
+  async load(server, contender, capacity) {
+    const meter = serverCpuMeter(server);
+    const r = await loadgenMust(
+      {
+        cmd: "openloop",
+        port: server.port,
+        connections: config.loadConnections,
+        rate: capacity / 2,
+        payload: 32,
+        protocol: contender.protocol,
+        ...timing(),
+      },
+      measureTimeout() + 30_000,
+      meter.onMark,
+    );
+    return { loadP50: r.p50, loadP99: r.p99, loadCpu: meter.perMessage(r.count) };
+  },
+  async chat(server, contender) {
+    const r = await loadgenMust(
+      {
+        cmd: "chat",
+        port: server.port,
+        clients: config.chatClients,
+        roomSize: config.chatRoomSize,
+        inflight: config.chatInflight,
+        rejoinEvery: config.chatRejoinEvery,
+        protocol: contender.protocol,
+        ...timing(),
+      },
+      measureTimeout() + 60_000,
+    );
+    // chatP50 and chatHistories (message_history frames with messages seen by the probes) go to the JSON.
+    return { chatRate: r.rate, chatP99: r.p99 / 1000, chatP50: r.p50 / 1000, chatHistories: r.histories };
+  },
 };
 
+// Table 1 is the throughput, round trip and memory of the earlier rounds; table 2 what each message
+// costs the server, latency at a fixed load, and the chat.
 const METRICS = [
-  { key: "echo32", title: "echo 32 B msg/s", format: "rate" },
-  { key: "echo4k", title: "echo 4 KiB msg/s", format: "rate" },
-  { key: "rttP50", title: "RTT p50 µs", format: "us" },
-  { key: "rttP99", title: "RTT p99 µs", format: "us" },
-  { key: "broadcast", title: "broadcast deliveries/s", format: "rate" },
+  { key: "echo32", title: "echo 32 B msg/s", format: "rate", table: 1 },
+  { key: "echo4k", title: "echo 4 KiB msg/s", format: "rate", table: 1 },
+  { key: "rttP50", title: "RTT p50 µs", format: "us", table: 1 },
+  { key: "rttP99", title: "RTT p99 µs", format: "us", table: 1 },
+  { key: "broadcast", title: "broadcast deliveries/s", format: "rate", table: 1 },
   // Memory is compared as a difference: what Verb adds to each connection, in KiB or bytes.
-  { key: "memory", title: "KiB per idle connection", format: "kib", compare: "delta" },
-  { key: "heapBytes", title: "live JS B per idle connection", format: "bytes", compare: "delta" },
+  { key: "memory", title: "KiB per idle connection", format: "kib", compare: "delta", table: 1 },
+  { key: "heapBytes", title: "live JS B per idle connection", format: "bytes", compare: "delta", table: 1 },
+  { key: "echo32Cpu", title: "server CPU µs/msg echo 32 B", format: "cpu", table: 2 },
+  { key: "echo4kCpu", title: "µs/msg echo 4 KiB", format: "cpu", table: 2 },
+  { key: "broadcastCpu", title: "µs/delivery broadcast", format: "cpu", table: 2 },
+  { key: "loadP50", title: "under load p50 µs", format: "us", table: 2 },
+  { key: "loadP99", title: "under load p99 µs", format: "us", table: 2 },
+  { key: "loadCpu", title: "µs/msg under load", format: "cpu", table: 2 },
+  { key: "chatRate", title: "chat deliveries/s", format: "rate", table: 2 },
+  { key: "chatP99", title: "chat p99 ms", format: "ms", table: 2 },
 ];
 const SCENARIO_METRICS = {
-  echo32: ["echo32"],
-  echo4k: ["echo4k"],
+  echo32: ["echo32", "echo32Cpu"],
+  echo4k: ["echo4k", "echo4kCpu"],
   rtt: ["rttP50", "rttP99"],
-  broadcast: ["broadcast"],
+  broadcast: ["broadcast", "broadcastCpu"],
   memory: ["memory", "heapBytes"],
+  load: ["loadP50", "loadP99", "loadCpu"],
+  chat: ["chatRate", "chatP99"],
 };
 
 // Other processes' CPU during a measurement (the machine is shared): the CPU time that every process
@@ -510,11 +729,12 @@ async function runOne(contender, scenario) {
   const started = Date.now();
   let server = null;
   try {
-    server = await startServer(contender);
+    const capacity = scenario === "load" ? await rawCapacity(contender.group) : undefined;
+    server = await startServer(contender, scenario);
     await ensureLoadgen();
     const pids = [server.child.pid, loadgen.child.pid, process.pid];
     const before = cpuSnapshot(pids);
-    const metrics = await SCENARIO_RUNNERS[scenario](server);
+    const metrics = await SCENARIO_RUNNERS[scenario](server, contender, capacity);
     const foreign = foreignCpu(before, cpuSnapshot(pids));
     if (server.exited !== null) throw new Error(`the server exited (${server.exited})`);
     return { ok: true, metrics, foreignCpu: foreign, seconds: (Date.now() - started) / 1000 };
@@ -546,6 +766,8 @@ function formatValue(value, format) {
     return value.toFixed(0);
   }
   if (format === "us") return value >= 100 ? value.toFixed(0) : value.toFixed(1);
+  if (format === "ms") return value >= 100 ? value.toFixed(0) : value.toFixed(1);
+  if (format === "cpu") return value >= 10 ? value.toFixed(1) : value >= 1 ? value.toFixed(2) : value.toFixed(3);
   if (format === "bytes") return value.toFixed(0);
   return value.toFixed(2);
 }
@@ -589,6 +811,9 @@ const versions = {
   uWebSockets: `${packageVersion("uWebSockets.js")}${uwsUnavailable ? " (does not load)" : ""}`,
   ws: packageVersion("ws"),
   crossws: packageVersion("crossws"),
+  deno: denoUnavailable ? "unavailable" : (commandOutput(denoBin, ["--version"]).split("\n")[0] ?? "").replace(/^deno /, ""),
+  socketIo: packageVersion("socket.io"),
+  engineIo: packageVersion("engine.io"),
   loadgen: config.loadgenRuntime,
 };
 
@@ -601,7 +826,7 @@ if (contenders.some((c) => c.kind === "verb")) {
     for (const entry of readdirSync(dir, { recursive: true })) latest = Math.max(latest, statSync(join(dir, entry)).mtimeMs);
     return latest;
   };
-  for (const pkg of ["packages/core", "adapters/bun", "adapters/node", "adapters/uws"]) {
+  for (const pkg of ["packages/core", "adapters/bun", "adapters/node", "adapters/uws", "adapters/deno"]) {
     const built = newest(join(root, pkg, "dist"));
     if (built === 0) log(`warning: ${pkg}/dist is missing: run npm run build first`);
     else if (newest(join(root, pkg, "src")) > built)
@@ -639,7 +864,30 @@ function logResult(run) {
   log(`${run.scenario} rep ${run.rep}/${config.reps}${retry} ${run.contender}: ${shown} (${run.seconds.toFixed(1)} s${noise})`);
 }
 
-const measured = (contender, scenario) => !skipped.has(contender.id) && !(contender.kind === "ceiling" && scenario === "memory");
+// The ceiling has no memory, latency or chat figure; latency under load is Verb against raw; the chat
+// runs on Verb and Socket.IO, the contenders with a chat server.
+// The smoke run (CI) measures the first round's contenders on the first round's scenarios as before,
+// the Deno and Socket.IO contenders on echo, broadcast and memory, latency under load on uWS alone,
+// and the chat on the Node, uWS and Deno chat servers: every server once, in well under a minute.
+const SMOKE_LOAD = new Set(["raw-uws", "verb-uws"]);
+const SMOKE_CHAT = new Set(["verb-node", "verb-deno", "socketio-node", "socketio-uws"]);
+const SMOKE_NEW = new Set(["echo32", "broadcast", "memory"]);
+function smokeCovers(contender, scenario) {
+  if (scenario === "load") return SMOKE_LOAD.has(contender.id);
+  if (scenario === "chat") return SMOKE_CHAT.has(contender.id);
+  if (contender.group === "deno" || contender.kind === "socketio") return SMOKE_NEW.has(scenario);
+  return true;
+}
+const smokePlan = smoke && args.only === undefined && args.scenarios === undefined;
+
+function measured(contender, scenario) {
+  if (skipped.has(contender.id)) return false;
+  if (smokePlan && !smokeCovers(contender, scenario)) return false;
+  if (scenario === "memory") return contender.kind !== "ceiling";
+  if (scenario === "load") return contender.kind === "raw" || contender.kind === "verb";
+  if (scenario === "chat") return contender.chat !== undefined;
+  return true;
+}
 
 for (const scenario of scenarios) {
   for (let rep = 1; rep <= config.reps; rep++) {
@@ -749,21 +997,31 @@ function cell(contenderId, metric) {
   return text;
 }
 
-const header = ["server", ...METRICS.map((m) => m.title)];
-const rows = [];
-for (const group of ["bun", "node", "uws", "ceiling"]) {
-  const members = contenders.filter((c) => c.group === group);
-  if (members.length === 0) continue;
-  rows.push({ group: GROUP_TITLES[group] });
-  for (const c of members) rows.push([c.label, ...METRICS.map((m) => cell(c.id, m))]);
+// One table per METRICS table number, with the columns of the scenarios run.
+function table(metrics) {
+  const header = ["server", ...metrics.map((m) => m.title)];
+  const rows = [];
+  for (const group of ["bun", "node", "uws", "deno", "ceiling"]) {
+    const members = contenders.filter((c) => c.group === group);
+    if (members.length === 0) continue;
+    rows.push({ group: GROUP_TITLES[group] });
+    for (const c of members) rows.push([c.label, ...metrics.map((m) => cell(c.id, m))]);
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.filter(Array.isArray).map((r) => r[i].length)));
+  const line = (cells) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(" | ")} |`;
+  return [
+    line(header),
+    `|${widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`,
+    ...rows.map((row) => (Array.isArray(row) ? line(row) : line([`**${row.group}**`, ...metrics.map(() => "")]))),
+  ];
 }
-const widths = header.map((h, i) => Math.max(h.length, ...rows.filter(Array.isArray).map((r) => r[i].length)));
-const line = (cells) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(" | ")} |`;
+const shownMetrics = METRICS.filter((m) => scenarios.some((s) => SCENARIO_METRICS[s].includes(m.key)));
 const out = [];
 out.push(`Verb benchmark, ${machine.date}`);
 out.push(`machine: ${machine.cpu}, nproc ${machine.nproc}, ${machine.os}`);
 out.push(
-  `versions: Node ${versions.node}; Bun ${versions.bun}; uWebSockets.js ${versions.uWebSockets}; ws ${versions.ws}; crossws ${versions.crossws}`,
+  `versions: Node ${versions.node}; Bun ${versions.bun}; Deno ${versions.deno}; uWebSockets.js ${versions.uWebSockets}; ` +
+    `ws ${versions.ws}; crossws ${versions.crossws}; socket.io ${versions.socketIo} (engine.io ${versions.engineIo})`,
 );
 out.push(
   `method: ${config.reps} rep(s) interleaved per scenario, ${config.warmupMs} ms warm-up + ${config.durationMs} ms measured, ` +
@@ -773,15 +1031,23 @@ out.push(
 out.push(
   `scenarios: echo ${config.connections} connections × ${config.inflight32} in flight (32 B) / ${config.inflight4k} (4 KiB); ` +
     `RTT on 1 connection; broadcast to ${config.subscribers} subscribers, ${config.outstanding} outstanding; ` +
-    `memory: RSS growth over ${config.memoryConnections} idle connections after GC`,
+    `memory: RSS growth over ${config.memoryConnections} idle connections after GC; ` +
+    `latency under load: ${config.loadConnections} connections, open loop at half the raw engine's capacity` +
+    `${capacityValues.size > 0 ? ` (${[...capacitySummary()].join(", ")})` : ""}; ` +
+    `chat: ${config.chatClients} clients in rooms of ${config.chatRoomSize}, ${config.chatInflight} chat messages in flight, ` +
+    `a leave and join every ${config.chatRejoinEvery} sends; server CPU: /proc utime + stime over the measured window / messages`,
 );
 out.push(
-  "medians; (ratio) = median of per-repetition ratios to the raw engine; (+d) = median of per-repetition differences from it (memory); ~ = repetitions differ by more than 1.3×",
+  "Socket.IO: text events (32 B / 4 KiB strings); " +
+    "medians; (ratio) = median of per-repetition ratios to the raw engine; (+d) = median of per-repetition differences from it (memory); ~ = repetitions differ by more than 1.3×",
 );
 out.push("");
-out.push(line(header));
-out.push(`|${widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`);
-for (const row of rows) out.push(Array.isArray(row) ? line(row) : line([`**${row.group}**`, ...METRICS.map(() => "")]));
+for (const number of [1, 2]) {
+  const metrics = shownMetrics.filter((m) => m.table === number);
+  if (metrics.length === 0) continue;
+  if (number === 2 && shownMetrics.some((m) => m.table === 1)) out.push("");
+  out.push(...table(metrics));
+}
 if (notes.length > 0) {
   out.push("");
   notes.forEach((note, i) => {
@@ -861,7 +1127,17 @@ if (args.json) {
           rttP99: "µs",
           broadcast: "deliveries/s",
           memory: "KiB/connection",
+          heapBytes: "B/connection",
+          echo32Cpu: "µs of server CPU/message",
+          echo4kCpu: "µs of server CPU/message",
+          broadcastCpu: "µs of server CPU/delivery",
+          loadP50: "µs",
+          loadP99: "µs",
+          loadCpu: "µs of server CPU/message",
+          chatRate: "frames delivered/s",
+          chatP99: "ms",
         },
+        loadCapacities: Object.fromEntries(capacityValues),
         runs,
         discarded,
         summary,

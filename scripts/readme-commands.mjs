@@ -42,6 +42,7 @@ const SKIP = new Map([
     "npm install @verb/core @verb/uws uNetworking/uWebSockets.js#v20.57.0",
     "installs the published packages (and uWebSockets.js from GitHub), for users' projects",
   ],
+  ["npm install @verb/client", "installs the published package from the registry, for users' projects"],
   ["npm install @verb/redis", "installs the published package from the registry, for users' projects"],
   ["npm install --save-dev @verb/conformance", "installs the published package from the registry, for users' projects"],
   ["npx verb-conformance --adapter ./path/to/your-adapter.js", "a placeholder path: the form of the command for adapter authors"],
@@ -266,6 +267,11 @@ function analyse(unit) {
     }
     let script;
     if ((program === "node" || program === "bun") && /^examples\//.test(rest[0] ?? "")) script = rest[0];
+    // `deno run [flags] examples/x.ts`: the first argument that is not a flag is the program.
+    if (program === "deno" && rest[0] === "run") {
+      const target = rest.slice(1).find((word) => !word.startsWith("-"));
+      if (target !== undefined && /^examples\//.test(target)) script = target;
+    }
     if (program === "npm" && (rest[0] === "start" || (rest[0] === "run" && rest[1] === "start"))) {
       script = /examples\/dist\/[\w-]+\.js/.exec(startScript())?.[0];
       if (script === undefined) unknownPort = "npm start";

@@ -61,3 +61,45 @@ export function crosswsHooks(publish) {
     },
   };
 }
+
+/**
+ * The Socket.IO handlers of both Socket.IO contenders (websocket transport only): connections whose
+ * handshake query says `role=sub` join the room `bench`, `role=pub` connections' "pub" events go to
+ * that room (`io.to(room).emit`, the server-wide broadcast), every other connection's "echo" events
+ * come back to it.
+ */
+export function socketIoHandlers(io) {
+  io.on("connection", (socket) => {
+    const role = socket.handshake.query.role;
+    if (role === "sub") socket.join(TOPIC);
+    else if (role === "pub") socket.on("pub", (data) => io.to(TOPIC).emit("pub", data));
+    else socket.on("echo", (data) => socket.emit("echo", data));
+  });
+}
+
+/** Socket.IO server options every Socket.IO contender gets: the websocket transport only, no compression. */
+export const SOCKET_IO_OPTIONS = {
+  transports: ["websocket"],
+  serveClient: false,
+  perMessageDeflate: false,
+  maxHttpBufferSize: MAX_PAYLOAD,
+};
+
+/** The chat's history: at most 100 messages kept per room, the last 20 shown on join (the spec's ChatRoom). */
+export class RoomHistory {
+  #rooms = new Map();
+
+  add(roomId, message) {
+    let messages = this.#rooms.get(roomId);
+    if (messages === undefined) {
+      messages = [];
+      this.#rooms.set(roomId, messages);
+    }
+    messages.push(message);
+    if (messages.length > 100) messages.shift();
+  }
+
+  recent(roomId) {
+    return (this.#rooms.get(roomId) ?? []).slice(-20);
+  }
+}

@@ -23,6 +23,7 @@ import {
 import { createFileRoot, httpRoutes } from "./fixture-http.js";
 import { type RealtimeData, realtimeRoutes } from "./fixture-realtime.js";
 import { type SessionData, sessionRoutes } from "./fixture-session.js";
+import { TimerLateness } from "./lateness.js";
 
 /** What the fixture records per connection id. */
 export interface FixtureEvent {
@@ -37,6 +38,12 @@ const events = new Map<string, FixtureEvent[]>();
 const socketOf = new Map<string, VerbSocket<Data>>();
 /** Binary messages kept past their hook, sent back later (the engine must not reuse their memory). */
 const kept = new Map<string, Buffer[]>();
+
+/**
+ * How late this process's timers ran: the timing checks allow a deadline to be missed by as much
+ * as the process was starved (a loaded machine), never more, so a late engine still fails.
+ */
+const lateness = new TimerLateness();
 
 function record(id: string, event: FixtureEvent, ws?: VerbSocket<Data>): void {
   if (ws !== undefined) event.sameSocket = socketOf.get(id) === ws;
@@ -598,6 +605,9 @@ function controlRoutes(app: VerbApp<Data>): void {
     if (handle === undefined) return res.status(404).json({ error: "no such profile" });
     res.json({ count: handle.subscriberCount(req.query.topic ?? "") });
   });
+  app.get("/__control/lag", (req, res) => {
+    res.json({ ms: lateness.since(Number(req.query.since ?? 0)) });
+  });
   app.get("/__control/metrics/:profile", (req, res) => {
     const target = apps.get(req.params.profile ?? "");
     if (target === undefined) return res.status(404).json({ error: "no such profile" });
@@ -619,7 +629,7 @@ function controlRoutes(app: VerbApp<Data>): void {
       notify: req.query.notify === undefined ? undefined : true,
     });
     handles.delete(req.params.profile ?? "");
-    res.json({ closed: true, ms: Date.now() - started });
+    res.json({ closed: true, ms: Date.now() - started, resolvedAt: Date.now() });
   });
 }
 

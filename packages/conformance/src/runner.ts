@@ -253,6 +253,9 @@ async function runCheck(check: Check, adapter: string, fixture: Fixture): Promis
     return { ...base, status: result.status, detail: result.detail ?? "", ms: Date.now() - started };
   } catch (error) {
     let detail = error instanceof Error ? error.message : String(error);
+    // fetch() says only "fetch failed": the reason (refused, reset, a timeout) is its cause.
+    const cause = error instanceof Error ? (error.cause as { code?: unknown; message?: unknown } | undefined) : undefined;
+    if (cause !== undefined && cause !== null) detail += ` (${String(cause.code ?? cause.message ?? cause)})`;
     if (fixture.exit !== undefined) detail += ` — ${fixture.exit}`;
     detail = detail.replace(/\s+/g, " ").trim();
     // A failure that is exactly what a documented deviation says this engine does (checks without an

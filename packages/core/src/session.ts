@@ -147,6 +147,12 @@ export class SessionHub {
   readonly #records = new Map<string, SessionRecord>();
   /** Sockets that offered the protocol and have not said hello yet. */
   readonly #awaitingHello = new Set<AnySocket>();
+  /**
+   * Client subscriptions accepted but not yet confirmed: `verb:subscribed` follows the stream's
+   * `verb:stream`, so a client whose subscribe resolved always holds a cursor for it (with a
+   * durable log the start comes from Redis; a reconnect before it would otherwise start "now").
+   */
+  readonly #unconfirmed = new WeakMap<AnySocket, Set<string>>();
 
   constructor(runtime: ServerRuntime) {
     this.#runtime = runtime;
@@ -205,8 +211,12 @@ export class SessionHub {
     const cursor = session.cursors[topic];
     if (cursor !== undefined) delete session.cursors[topic];
     const log = this.#runtime.backplane?.log;
+    // With a durable log this instance's cache may lag behind a cursor the client got elsewhere:
+    // only the log can then say where the stream is (announcing the cache's position would read as a reset).
     const cached =
-      stream.epoch !== "" && (cursor === undefined || (cursor.epoch === stream.epoch && cursor.seq + 1 >= stream.oldest));
+      stream.epoch !== "" &&
+      (cursor === undefined ||
+        (cursor.epoch === stream.epoch && cursor.seq + 1 >= stream.oldest && (log === undefined || cursor.seq <= stream.seq)));
     if (log !== undefined && !cached) {
       void this.#attachFromLog(socket, topic, log, cursor);
       return;
@@ -220,8 +230,14 @@ export class SessionHub {
       }
     }
     this.#control(socket, { type: "verb:stream", stream: topic, epoch: stream.epoch, seq: from } satisfies StreamStart);
+    this.#confirm(socket, topic);
     this.#replay(socket, topic, from);
     socket.engineSubscribeTwin(topic);
+  }
+
+  /** Sends `verb:subscribed` for a client subscription once its stream start went out. */
+  #confirm(socket: AnySocket, topic: string): void {
+    if (this.#unconfirmed.get(socket)?.delete(topic) === true) this.#control(socket, { type: "verb:subscribed", topic });
   }
 
   #epochGap(socket: AnySocket, topic: string, cursor: Cursor): void {
@@ -249,6 +265,7 @@ export class SessionHub {
       } else if (cursor !== undefined) from = Math.min(cursor.seq, range.last);
       const epoch = range.epoch ?? "";
       this.#control(socket, { type: "verb:stream", stream: topic, epoch, seq: from } satisfies StreamStart);
+      this.#confirm(socket, topic);
       if (from + 1 < range.oldest && from < range.last) this.#retentionGap(socket, topic, from + 1, range.oldest - 1);
       const session = (socket.session as SocketSession).record?.id;
       let last = from;
@@ -476,7 +493,17 @@ export class SessionHub {
         return;
       }
       session.clientTopics.add(topic);
-      this.#control(socket, { type: "verb:subscribed", topic });
+      if (socket.isSubscribed(topic)) {
+        // Already attached (the application subscribed it): its stream start was sent.
+        this.#control(socket, { type: "verb:subscribed", topic });
+        return;
+      }
+      let unconfirmed = this.#unconfirmed.get(socket);
+      if (unconfirmed === undefined) {
+        unconfirmed = new Set();
+        this.#unconfirmed.set(socket, unconfirmed);
+      }
+      unconfirmed.add(topic);
       socket.subscribe(topic);
     };
     let verdict: unknown;

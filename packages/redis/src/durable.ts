@@ -80,6 +80,17 @@ function payload(data: Buffer, flags: number): string | Buffer {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** An append waiting to be retried. */
+interface PendingAppend {
+  topic: string;
+  send: () => Promise<{ seq: number; epoch: string }>;
+  deadline: number;
+  /** The last failure, reported as the cause if it is given up. */
+  error: unknown;
+  resolve: (stored: { seq: number; epoch: string }) => void;
+  reject: (error: Error) => void;
+}
+
 /** The durable Redis backplane (`redisBackplane({ delivery: "durable" })`). */
 export class DurableRedisBackplane implements Backplane, DurableLog {
   readonly instanceId = randomUUID();
@@ -228,15 +239,14 @@ export class DurableRedisBackplane implements Backplane, DurableLog {
     };
   }
 
-  async append(topic: string, message: BackplaneMessage, excluded: string | undefined): Promise<{ seq: number; epoch: string }> {
+  append(topic: string, message: BackplaneMessage, excluded: string | undefined): Promise<{ seq: number; epoch: string }> {
     const commands = this.#commands;
-    if (commands === undefined) throw new Error("Redis backplane (durable) is not started");
+    if (commands === undefined) return Promise.reject(new Error("Redis backplane (durable) is not started"));
     const data = typeof message.data === "string" ? Buffer.from(message.data) : Buffer.from(message.data);
     const flags = (message.binary ? BINARY : 0) | (message.compress ? COMPRESS : 0);
-    const deadline = Date.now() + this.#appendTimeout;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const [seq, epoch] = await commands.verbAppend(
+    const send = () =>
+      commands
+        .verbAppend(
           this.#key("seq"),
           this.#key("epoch"),
           this.#key(`h:${topic}`),
@@ -250,14 +260,52 @@ export class DurableRedisBackplane implements Backplane, DurableLog {
           this.#ttlMs,
           this.#logMaxLen,
           message.origin,
+        )
+        .then(([seq, epoch]) => ({ seq: Number(seq), epoch: String(epoch) }));
+    const deadline = Date.now() + this.#appendTimeout;
+    // While earlier appends wait to be retried, this one waits behind them: retries never reorder
+    // one instance's publishes.
+    if (this.#retries.length > 0) return this.#enqueueRetry(topic, send, deadline, undefined);
+    return send().catch((error: unknown) => this.#enqueueRetry(topic, send, deadline, error));
+  }
+
+  /** Appends that failed, oldest first, retried one at a time by {@link #retry}. */
+  readonly #retries: PendingAppend[] = [];
+
+  #enqueueRetry(
+    topic: string,
+    send: () => Promise<{ seq: number; epoch: string }>,
+    deadline: number,
+    error: unknown,
+  ): Promise<{ seq: number; epoch: string }> {
+    return new Promise((resolve, reject) => {
+      this.#retries.push({ topic, send, deadline, error, resolve, reject });
+      if (this.#retries.length === 1) void this.#retry();
+    });
+  }
+
+  /** Redis away: tries the oldest failed append until it is stored or its deadline passed, then the next (an append is never dropped silently). */
+  async #retry(): Promise<void> {
+    // The first in line has just failed: wait before trying again. After a success, go on at once.
+    let attempt = 1;
+    while (this.#retries.length > 0) {
+      const head = this.#retries[0] as PendingAppend;
+      if (Date.now() + 100 >= head.deadline || !this.#running) {
+        this.#retries.shift();
+        head.reject(
+          new Error(`Redis backplane (durable): the publish to "${head.topic}" could not be stored`, { cause: head.error }),
         );
-        return { seq: Number(seq), epoch: String(epoch) };
+        continue;
+      }
+      if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt, Math.max(0, head.deadline - Date.now() - 100)));
+      try {
+        const stored = await head.send();
+        this.#retries.shift();
+        head.resolve(stored);
+        attempt = 0;
       } catch (error) {
-        // Redis away: try again until the deadline (an append is never dropped silently).
-        if (Date.now() + 100 >= deadline) {
-          throw new Error(`Redis backplane (durable): the publish to "${topic}" could not be stored`, { cause: error });
-        }
-        await sleep(Math.min(1000, 50 * 2 ** attempt));
+        head.error = error;
+        attempt++;
       }
     }
   }

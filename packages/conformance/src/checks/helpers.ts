@@ -4,6 +4,7 @@
 
 import type { Metrics } from "@verb/core";
 import type { TestClient, TestClientOptions } from "../clients/ws-client.js";
+import { TimerLateness } from "../lateness.js";
 import type { CheckContext } from "../types.js";
 
 export { setTimeout as sleep } from "node:timers/promises";
@@ -28,6 +29,19 @@ export async function greeted(
   ctx.defer(() => client.terminate());
   await client.message(0);
   return { id, client };
+}
+
+const runnerLateness = new TimerLateness();
+
+/**
+ * How late timers ran since `since` (a `Date.now()` value), in the fixture and in this runner
+ * together: what a documented deadline may be exceeded by when the machine is too busy to run
+ * timers on time. An engine that closes late on an idle machine still fails.
+ */
+export async function starvation(ctx: CheckContext, since: number): Promise<number> {
+  const response = await ctx.http("main", `/__control/lag?since=${since}`);
+  const { ms } = (await response.json()) as { ms: number };
+  return Math.round(ms + runnerLateness.since(since));
 }
 
 /** The fixture's metrics for a profile (`app.metrics()` of that server). */
