@@ -11,8 +11,9 @@
  * - Nothing global: only `npm pack` (into a temporary folder) and `tar`; `.runtimes/` is ignored by git.
  * - Linux x64 only (the package for other platforms has another name); fails clearly elsewhere.
  *
- * Used by `npm run mutation` (StrykerJS 10 needs Node 22+) and by anything that runs the
- * conformance suite or the tests on another Node (`--node "$(node scripts/runtimes.mjs 24)"`).
+ * Used by `npm test` (the whole suite on Node 24, the Node 20/22/24/26 matrix; `.ci/run` installs
+ * 22, 24 and 26 beforehand), by `npm run mutation` (StrykerJS 10 needs Node 22+) and by anything
+ * that runs the conformance suite or the tests on another Node (`--node "$(node scripts/runtimes.mjs 24)"`).
  */
 
 import { execFileSync } from "node:child_process";

@@ -1,10 +1,16 @@
 /**
  * Test helpers: run a script under each adapter (Bun from node_modules/.bin, Node, Node + uWS)
  * as a real process, and decide whether uWS can run here.
+ *
+ * The Node.js that runs the node and uws processes is this process's, unless chosen by the
+ * environment (the Node LTS matrix of `npm test` runs these tests once per Node):
+ *   VERB_TEST_NODE      the Node binary for node and uws processes;
+ *   VERB_TEST_UWS_NODE  the Node binary for uws processes only (where VERB_TEST_NODE's Node has no
+ *                       uWebSockets.js binary, a cluster still gets its uws instance from another Node).
  */
 
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 
@@ -15,12 +21,47 @@ export type AdapterName = (typeof ADAPTERS)[number];
 export const BUN = `${ROOT}node_modules/.bin/bun`;
 const inCI = process.env.CI === "true" || process.env.CI === "1";
 
+/** The Node.js binary that runs processes of a Node adapter (see the environment variables above). */
+export function nodeFor(adapter: "node" | "uws"): string {
+  const chosen = adapter === "uws" ? (process.env.VERB_TEST_UWS_NODE ?? process.env.VERB_TEST_NODE) : process.env.VERB_TEST_NODE;
+  if (chosen === undefined || chosen === "") return process.execPath;
+  if (!existsSync(chosen))
+    throw new Error(`${adapter === "uws" ? "VERB_TEST_UWS_NODE" : "VERB_TEST_NODE"}=${chosen} does not exist`);
+  return chosen;
+}
+
+let uwsAbsence: string | undefined | null = null;
+
+/**
+ * Why uWebSockets.js is absent by design on the Node that runs uws processes, or undefined: its
+ * package ships binaries for this platform but none for that Node's ABI (e.g. uWebSockets.js 20.57
+ * and Node 26). An absent engine is reported as such, also in CI; a binary that is there but does
+ * not load is not an absence.
+ */
+export function uwsAbsent(): string | undefined {
+  if (uwsAbsence !== null) return uwsAbsence;
+  uwsAbsence = undefined;
+  const probe = spawnSync(nodeFor("uws"), ["-p", "process.versions.node + ' ' + process.versions.modules"], { encoding: "utf8" });
+  const [version, abi] = probe.stdout.trim().split(" ");
+  const dir = `${ROOT}node_modules/uWebSockets.js/`;
+  if (probe.status !== 0 || version === undefined || abi === undefined || !existsSync(dir)) return uwsAbsence;
+  const prefix = `uws_${process.platform}_${process.arch}_`;
+  const shipped = readdirSync(dir)
+    .filter((file) => file.startsWith(prefix) && file.endsWith(".node"))
+    .map((file) => file.slice(prefix.length, -".node".length))
+    .sort((a, b) => Number(a) - Number(b));
+  if (shipped.length === 0 || shipped.includes(abi)) return uwsAbsence;
+  const release = (JSON.parse(readFileSync(`${dir}package.json`, "utf8")) as { version?: string }).version ?? "?";
+  uwsAbsence = `uWebSockets.js ${release.split(".").slice(0, 2).join(".")} has no binary for Node ${version.split(".")[0]}'s ABI (${abi}; it ships ${shipped.join(", ")})`;
+  return uwsAbsence;
+}
+
 let uwsCheck: string | undefined | null = null;
 
-/** Undefined when uWS loads in this Node; otherwise a one-line reason. */
+/** Undefined when uWS loads in the Node that runs uws processes; otherwise a one-line reason. */
 export function uwsUnavailable(): string | undefined {
   if (uwsCheck !== null) return uwsCheck;
-  const result = spawnSync(process.execPath, ["-e", "require('uWebSockets.js')"], { cwd: ROOT, encoding: "utf8" });
+  const result = spawnSync(nodeFor("uws"), ["-e", "require('uWebSockets.js')"], { cwd: ROOT, encoding: "utf8" });
   if (result.status === 0) uwsCheck = undefined;
   else {
     const glibc = /GLIBC_[\d.]+/.exec(result.stderr);
@@ -29,10 +70,15 @@ export function uwsUnavailable(): string | undefined {
   return uwsCheck;
 }
 
-/** Whether tests for this adapter must be skipped here (never in CI). */
+/**
+ * Whether tests for this adapter must be skipped here: never in CI, except an engine absent by
+ * design (`absent: ...`, see {@link uwsAbsent}).
+ */
 export function skipReason(adapter: AdapterName): string | undefined {
   if (adapter === "bun" && !existsSync(BUN)) return inCI ? undefined : "node_modules/.bin/bun is missing (npm ci)";
   if (adapter === "uws") {
+    const absent = uwsAbsent();
+    if (absent !== undefined) return `absent: ${absent}`;
     const reason = uwsUnavailable();
     return inCI ? undefined : reason;
   }
@@ -89,7 +135,7 @@ export interface Running {
  * Resolves once `ready` appears in the output.
  */
 export function runExample(adapter: AdapterName, name: string, env: Record<string, string>, ready: RegExp): Promise<Running> {
-  const command = adapter === "bun" ? BUN : process.execPath;
+  const command = adapter === "bun" ? BUN : nodeFor(adapter);
   const script = adapter === "bun" ? `${ROOT}examples/${name}.ts` : `${ROOT}examples/dist/${name}.js`;
   return runProcess(command, [script], { ...env, VERB_ADAPTER: adapter }, ready, { adapter });
 }
@@ -97,6 +143,8 @@ export function runExample(adapter: AdapterName, name: string, env: Record<strin
 /**
  * Runs a process until `ready` appears in its output. With `adapter`, the output must also say
  * `(adapter: <name>)` for that adapter: a process that picked another engine fails, never passes.
+ * A command of this process's Node (`process.execPath`) with `adapter` node or uws runs on the
+ * Node chosen for that adapter ({@link nodeFor}).
  */
 export function runProcess(
   command: string,
@@ -105,8 +153,9 @@ export function runProcess(
   ready: RegExp,
   { timeoutMs = 20_000, adapter }: { timeoutMs?: number; adapter?: string } = {},
 ): Promise<Running> {
+  const binary = command === process.execPath && (adapter === "node" || adapter === "uws") ? nodeFor(adapter) : command;
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(binary, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     const running: Running = {
       child,

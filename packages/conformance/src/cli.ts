@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 /**
  * verb-conformance --adapter bun|node|uws|deno|<path>[,...] [--json report.json] [--runtime node|bun|deno]
- *                  [--node <command>] [--bun <command>] [--deno <command>] [--only <id part>[,...]] [--concurrency N] [--quiet]
+ *                  [--node <command>[,...]] [--bun <command>] [--deno <command>] [--only <id part>[,...]] [--concurrency N] [--quiet]
+ *
+ * Every column of the report is a runtime and version over an adapter (`node 24.11.0 / uws`); with several
+ * `--node` commands the Node adapters run on each, a column per Node: a runtime × adapter matrix.
  */
 
 import { writeFileSync } from "node:fs";
@@ -12,14 +15,19 @@ const USAGE = `Usage: verb-conformance --adapter <bun|node|uws|deno|path>[,<more
 
   --adapter, -a     adapters to check: bun, node, uws, deno, or a path to a module exporting a Verb adapter
                     (repeat the flag or separate with commas)
-  --json <file>     also write the results as JSON: [{ id, title, category, adapter, status, detail, ms }]
+  --json <file>     also write the results as JSON: [{ id, title, category, adapter, runtime, status, detail, ms }]
+                    (runtime: the column's runtime and version, e.g. "node 24.11.0")
   --runtime <rt>    runtime for adapters given by path: node (default), bun or deno
-  --node <command>  command that runs Node.js (e.g. a glibc wrapper); default: this Node
+  --node <command>  command that runs Node.js (e.g. a glibc wrapper); default: this Node. Repeat the flag or
+                    separate with commas for a matrix: every Node adapter runs on each, one column per Node
   --bun <command>   command that runs Bun; default: node_modules/.bin/bun, else bun on PATH
   --deno <command>  command that runs Deno; default: the npm package deno's binary, else deno on PATH
   --only <ids>      run only checks whose id contains one of these (comma-separated)
   --concurrency <n> checks at once per adapter (default 6)
   --quiet           no progress lines
+
+A column is "absent" when its engine does not exist for that runtime by design (uWebSockets.js ships no
+binary for that Node's ABI): it is named in the report with the reason, and is not a failure.
 
 Exit status: 0 when no check failed, 1 otherwise, 2 on bad usage.`;
 
@@ -27,7 +35,7 @@ interface Args {
   adapters: string[];
   json?: string;
   runtime?: Runtime;
-  node?: string;
+  node: string[];
   bun?: string;
   deno?: string;
   only?: string[];
@@ -36,7 +44,7 @@ interface Args {
 }
 
 function parse(argv: string[]): Args {
-  const args: Args = { adapters: [], quiet: false };
+  const args: Args = { adapters: [], node: [], quiet: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i] as string;
     const value = (): string => {
@@ -59,7 +67,7 @@ function parse(argv: string[]): Args {
         break;
       }
       case "--node":
-        args.node = value();
+        args.node.push(...value().split(",").filter(Boolean));
         break;
       case "--bun":
         args.bun = value();
@@ -103,7 +111,7 @@ async function main(): Promise<void> {
   const results = await runConformance({
     adapters: args.adapters,
     runtime: args.runtime,
-    nodeCommand: args.node,
+    nodeCommands: args.node,
     bunCommand: args.bun,
     denoCommand: args.deno,
     only: args.only,

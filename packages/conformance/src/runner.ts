@@ -3,8 +3,8 @@
  * over real sockets with a bounded concurrency and a timeout each, and collects the results.
  */
 
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { allChecks } from "./checks/index.js";
@@ -27,6 +27,11 @@ export interface RunOptions {
   runtime?: Runtime;
   /** Command that runs Node.js (default: this process's executable). E.g. `../shared/glibc/node-glibc`. */
   nodeCommand?: string;
+  /**
+   * Several Node.js commands (a runtime matrix): every adapter that runs on Node runs once on each,
+   * one column per Node. Takes the place of `nodeCommand`.
+   */
+  nodeCommands?: string[];
   /** Command that runs Bun (default: `node_modules/.bin/bun` found from the working directory, else `bun`). */
   bunCommand?: string;
   /** Command that runs Deno (default: the binary of the `deno` npm package found from the working directory, else `deno`). */
@@ -99,6 +104,23 @@ function fixtureArgs(runtime: Runtime): string[] {
 function fixturePath(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   return join(here, "fixture.js");
+}
+
+/**
+ * The runtime and version a command runs, as the fixture names it (`node 24.11.0`, `bun 1.4.5`,
+ * `deno 2.9.6`), asked of the command itself so that a column is named even when its fixture
+ * cannot start. Empty when the command does not run.
+ */
+function runtimeOf(command: string, runtime: Runtime): Promise<string> {
+  const args = runtime === "node" ? ["-p", "process.versions.node"] : ["--version"];
+  return new Promise((resolvePromise) => {
+    execFile(command, args, { timeout: 15_000, encoding: "utf8" }, (error, stdout) => {
+      if (error) return resolvePromise("");
+      // `1.4.5` (bun), `deno 2.9.6 (stable, release, x86_64-unknown-linux-gnu)` (deno), `24.11.0` (node -p).
+      const version = /\d+\.\d+\.\d+\S*/.exec(stdout)?.[0];
+      resolvePromise(version === undefined ? "" : `${runtime} ${version}`);
+    });
+  });
 }
 
 function startFixture(command: string, runtime: Runtime, adapterSpecifier: string, timeoutMs = 30_000): Promise<Fixture> {
@@ -266,7 +288,13 @@ async function pool<T>(items: T[], concurrency: number, work: (item: T) => Promi
   await Promise.all(workers);
 }
 
-function skipAll(checks: Check[], adapter: string, status: "skip" | "fail", detail: string, runtime = ""): CheckResult[] {
+function skipAll(
+  checks: Check[],
+  adapter: string,
+  status: "skip" | "fail" | "absent",
+  detail: string,
+  runtime = "",
+): CheckResult[] {
   return checks.map((check) => ({
     id: check.id,
     title: check.title,
@@ -289,6 +317,32 @@ function isUwsLoadFailure(message: string): boolean {
     /uws_linux_\w+\.node: .*GLIBC_2\.\d+' not found/.test(message) ||
     /This version of uWS\.js \(v[\d.]+\) supports only Node\.js versions/.test(message)
   );
+}
+
+/**
+ * Why uWebSockets.js is absent by design on this Node, or undefined when it is not: its loader says
+ * it has no binary for this Node's ABI, and its package indeed ships binaries for this platform but
+ * none for that ABI (a binary missing from a broken install is a failure, not an absence).
+ * E.g. `uWebSockets.js 20.57 has no binary for Node 26's ABI (147; it ships 115, 127, 137, 141)`.
+ */
+function uwsAbsence(message: string, runtime: string): string | undefined {
+  const release = /This version of uWS\.js \(v(\d+\.\d+)[\d.]*\) supports only Node\.js versions/.exec(message)?.[1];
+  const wanted = /Cannot find module '\.\/(uws_\w+?_\w+?)_(\d+)\.node'/.exec(message);
+  const loader = /Require stack:\s*-\s*(\S+[\\/]uws\.js)/.exec(message)?.[1];
+  if (release === undefined || wanted === null || loader === undefined) return undefined;
+  const [, prefix, abi] = wanted as unknown as [string, string, string];
+  let shipped: string[];
+  try {
+    shipped = readdirSync(dirname(loader))
+      .map((file) => new RegExp(`^${prefix}_(\\d+)\\.node$`).exec(file)?.[1])
+      .filter((found): found is string => found !== undefined)
+      .sort((a, b) => Number(a) - Number(b));
+  } catch {
+    return undefined;
+  }
+  if (shipped.length === 0 || shipped.includes(abi)) return undefined;
+  const major = /^node (\d+)\./.exec(runtime)?.[1];
+  return `uWebSockets.js ${release} has no binary for ${major === undefined ? "this Node" : `Node ${major}`}'s ABI (${abi}; it ships ${shipped.join(", ")})`;
 }
 
 /**
@@ -325,12 +379,30 @@ function exclusivePhase(adapters: number): ExclusivePhase {
 
 /** Runs the suite against one adapter. */
 export function runAdapter(adapter: string, options: Omit<RunOptions, "adapters">): Promise<CheckResult[]> {
-  return runAdapterIn(adapter, options, exclusivePhase(1));
+  return runAdapterIn(adapter, options, commandFor(adapter, options, options.nodeCommands?.[0]), exclusivePhase(1));
+}
+
+/** The runtime an adapter needs and the command that runs it. */
+interface Launch {
+  runtime: Runtime;
+  command: string;
+}
+
+function commandFor(adapter: string, options: Omit<RunOptions, "adapters">, nodeCommand?: string): Launch {
+  const runtime = BUILT_IN_ADAPTERS[adapter] ?? options.runtime ?? "node";
+  const command =
+    runtime === "bun"
+      ? (options.bunCommand ?? findBun())
+      : runtime === "deno"
+        ? (options.denoCommand ?? findDeno())
+        : (nodeCommand ?? options.nodeCommand ?? process.execPath);
+  return { runtime, command };
 }
 
 async function runAdapterIn(
   adapter: string,
   options: Omit<RunOptions, "adapters">,
+  launch: Launch,
   phase: ExclusivePhase,
 ): Promise<CheckResult[]> {
   let through: Promise<void> | undefined;
@@ -339,7 +411,7 @@ async function runAdapterIn(
     return through;
   };
   try {
-    return await runPhases(adapter, options, phase.turn, passThrough);
+    return await runPhases(adapter, options, launch, phase.turn, passThrough);
   } finally {
     void passThrough();
   }
@@ -348,6 +420,7 @@ async function runAdapterIn(
 async function runPhases(
   adapter: string,
   options: Omit<RunOptions, "adapters">,
+  { runtime, command }: Launch,
   turn: ExclusivePhase["turn"],
   passThrough: () => Promise<void>,
 ): Promise<CheckResult[]> {
@@ -359,40 +432,42 @@ async function runPhases(
     checks = checks.filter((check) => only.some((part) => check.id.includes(part)));
   }
   const builtIn = BUILT_IN_ADAPTERS[adapter];
-  const runtime = builtIn ?? options.runtime ?? "node";
   const specifier = builtIn !== undefined ? adapter : isAbsolute(adapter) ? adapter : resolve(adapter);
-  const command =
-    runtime === "bun"
-      ? (options.bunCommand ?? findBun())
-      : runtime === "deno"
-        ? (options.denoCommand ?? findDeno())
-        : (options.nodeCommand ?? process.execPath);
+  // The column's name (`node 24.11.0 / uws`) from the start, so that every line of it says where it ran.
+  const named = await runtimeOf(command, runtime);
+  const label = named === "" ? adapter : `${named} / ${adapter}`;
   let fixture: Fixture;
   try {
     fixture = await startFixture(command, runtime, specifier);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
+    const absent = adapter === "uws" ? uwsAbsence(message, named) : undefined;
+    if (absent !== undefined) {
+      log(`[${label}] absent: ${absent}`);
+      return skipAll(checks, adapter, "absent", `absent: ${absent}`, named);
+    }
     if (!ci && adapter === "uws" && isUwsLoadFailure(message)) {
       const glibc = /GLIBC_[\d.]+'? not found/.exec(message);
       const reason = glibc
         ? `needs glibc ${glibc[0].replace(/'? not found/, "").replace("GLIBC_", "")} or newer`
         : "its binary does not load";
-      log(`[${adapter}] skipped: uWebSockets.js cannot load on this machine (${reason})`);
-      return skipAll(checks, adapter, "skip", `uWebSockets.js cannot load on this machine: ${reason}`);
+      log(`[${label}] skipped: uWebSockets.js cannot load on this machine (${reason})`);
+      return skipAll(checks, adapter, "skip", `uWebSockets.js cannot load on this machine: ${reason}`, named);
     }
-    log(`[${adapter}] fixture failed to start: ${message}`);
-    return skipAll(checks, adapter, "fail", `fixture failed to start: ${message.replace(/\s+/g, " ").slice(0, 2000)}`);
+    log(`[${label}] fixture failed to start: ${message}`);
+    return skipAll(checks, adapter, "fail", `fixture failed to start: ${message.replace(/\s+/g, " ").slice(0, 2000)}`, named);
   }
   // A fixture that runs another adapter than the one asked for would fill this column with another engine's results.
   const expected = builtIn !== undefined ? adapter : undefined;
   if (expected !== undefined && fixture.adapter !== expected) {
     await stopFixture(fixture);
     const detail = `asked for adapter "${adapter}" but the fixture runs "${fixture.adapter}"`;
-    log(`[${adapter}] ${detail}`);
+    log(`[${label}] ${detail}`);
     return skipAll(checks, adapter, "fail", detail, fixture.runtime);
   }
+  const column = `${fixture.runtime} / ${adapter}`;
   log(
-    `[${adapter}] fixture up (pid ${fixture.child.pid}, ${fixture.runtime} / ${fixture.adapter}), running ${checks.length} checks`,
+    `[${column}] fixture up (pid ${fixture.child.pid}, ${fixture.runtime} / ${fixture.adapter}), running ${checks.length} checks`,
   );
   const shared = checks.filter((c) => !c.exclusive);
   const ordered = [...shared.filter((c) => c.slow), ...shared.filter((c) => !c.slow)];
@@ -401,7 +476,7 @@ async function runPhases(
     const result = await runCheck(check, adapter, fixture);
     results.set(check.id, result);
     log(
-      `[${adapter}] ${result.status.padEnd(9)} ${check.id} (${result.ms} ms)${result.status === "fail" ? ` — ${result.detail}` : ""}`,
+      `[${column}] ${result.status.padEnd(9)} ${check.id} (${result.ms} ms)${result.status === "fail" ? ` — ${result.detail}` : ""}`,
     );
   };
   try {
@@ -419,9 +494,33 @@ async function runPhases(
   return checks.map((check) => results.get(check.id) as CheckResult);
 }
 
-/** Runs the suite against every adapter (in parallel, one fixture process each; exclusive checks alone). */
+/**
+ * Runs the suite against every adapter (in parallel, one fixture process each; exclusive checks
+ * alone). With several `nodeCommands`, every adapter that runs on Node runs once per Node, a column
+ * per runtime × adapter, one Node after the other: the first Node's columns with the other runtimes'
+ * adapters, then each further Node's. So a matrix loads the machine no more than a single run does,
+ * and its timing checks stay as honest.
+ */
 export async function runConformance(options: RunOptions): Promise<CheckResult[]> {
-  const phase = exclusivePhase(options.adapters.length);
-  const perAdapter = await Promise.all(options.adapters.map((adapter) => runAdapterIn(adapter, options, phase)));
-  return perAdapter.flat();
+  const nodes = options.nodeCommands !== undefined && options.nodeCommands.length > 0 ? options.nodeCommands : [undefined];
+  const onNode = (adapter: string) => commandFor(adapter, options).runtime === "node";
+  const waves = nodes.map((node, index) =>
+    options.adapters
+      .filter((adapter) => index === 0 || onNode(adapter))
+      .map((adapter) => ({ adapter, launch: commandFor(adapter, options, node) })),
+  );
+  const byColumn = new Map<string, CheckResult[]>();
+  for (const wave of waves) {
+    const phase = exclusivePhase(wave.length);
+    const results = await Promise.all(wave.map(({ adapter, launch }) => runAdapterIn(adapter, options, launch, phase)));
+    for (const [i, { adapter, launch }] of wave.entries()) {
+      byColumn.set(`${adapter}\u0000${launch.command}`, results[i] as CheckResult[]);
+    }
+  }
+  // Report order: the adapters as asked, each over the Nodes as given.
+  return options.adapters.flatMap((adapter) =>
+    (onNode(adapter) ? nodes : [undefined]).flatMap(
+      (node) => byColumn.get(`${adapter}\u0000${commandFor(adapter, options, node).command}`) ?? [],
+    ),
+  );
 }

@@ -5,8 +5,12 @@
 import type { RawClient, RawConnectOptions } from "./clients/raw.js";
 import type { TestClient, TestClientOptions } from "./clients/ws-client.js";
 
-/** Outcome of one check on one adapter. `deviation`: a documented engine limit, observed exactly as documented. */
-export type CheckStatus = "pass" | "fail" | "skip" | "deviation";
+/**
+ * Outcome of one check on one adapter. `deviation`: a documented engine limit, observed exactly as
+ * documented. `absent`: the engine does not exist for this runtime by design (uWebSockets.js ships
+ * no binary for that Node's ABI): the column is there, named, with the reason, and nothing ran.
+ */
+export type CheckStatus = "pass" | "fail" | "skip" | "deviation" | "absent";
 
 /** One row of the JSON report. */
 export interface CheckResult {
@@ -14,7 +18,10 @@ export interface CheckResult {
   title: string;
   category: string;
   adapter: string;
-  /** The runtime and version the fixture ran on, e.g. `node 24.11.0` or `bun 1.4.5` (empty when it did not start). */
+  /**
+   * The runtime and version of this column, e.g. `node 24.11.0`, `bun 1.4.5` or `deno 2.9.6`: the one the
+   * fixture reported, else the command's own `--version` (empty only when the command does not run).
+   */
   runtime: string;
   status: CheckStatus;
   detail: string;
@@ -54,7 +61,7 @@ export interface CheckContext {
 
 /** What a check may return instead of passing silently. */
 export interface CheckOutcome {
-  status: Exclude<CheckStatus, "fail">;
+  status: Exclude<CheckStatus, "fail" | "absent">;
   detail?: string;
 }
 
