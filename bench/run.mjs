@@ -17,7 +17,7 @@ const startedAt = Date.now();
 // ---------------------------------------------------------------------------------------------
 // Options
 
-const SCENARIOS = ["echo32", "echo4k", "rtt", "broadcast", "memory", "load", "chat"];
+const SCENARIOS = ["echo32", "echo4k", "rtt", "broadcast", "memory", "load", "chat", "client"];
 
 const { values: args } = parseArgs({
   options: {
@@ -691,6 +691,7 @@ const SCENARIO_METRICS = {
   memory: ["memory", "heapBytes"],
   load: ["loadP50", "loadP99", "loadCpu"],
   chat: ["chatRate", "chatP99"],
+  client: [],
 };
 
 // Other processes' CPU during a measurement (the machine is shared): the CPU time that every process
@@ -886,6 +887,8 @@ function measured(contender, scenario) {
   if (scenario === "memory") return contender.kind !== "ceiling";
   if (scenario === "load") return contender.kind === "raw" || contender.kind === "verb";
   if (scenario === "chat") return contender.chat !== undefined;
+  // The client's figures come from its own benchmarks (clientRows), not from a server contender.
+  if (scenario === "client") return false;
   return true;
 }
 
@@ -1098,6 +1101,30 @@ if (disturbed.length > 0) {
       `measurements (median ${cores} core; foreignCpu in the JSON)`,
   );
 }
+// @verb/client against a bare WebSocket in Node on the same Verb server (messages per second), and
+// the resume time after a cut with 1,000 missed messages: packages/client/bench/, run as they are.
+const clientOutput = [];
+if (scenarios.includes("client")) {
+  const clientRuns = [
+    ["throughput.mjs", smoke ? ["5000"] : ["200000"]],
+    ["resume.mjs", smoke ? ["1000", "2"] : ["1000", "9"]],
+  ];
+  clientOutput.push("", "client (@verb/client and a bare WebSocket in Node, one Verb server on @verb/node):");
+  for (const [script, argv] of clientRuns) {
+    const result = spawnSync(process.execPath, [join(root, "packages/client/bench", script), ...argv], {
+      cwd: root,
+      encoding: "utf8",
+      timeout: 180_000,
+    });
+    if (result.status !== 0) {
+      runs.push({ contender: "verb-client", scenario: "client", rep: 1, ok: false, started: false, error: result.stderr.trim() });
+      clientOutput.push(`- ${script}: failed (${result.error?.message ?? `exit ${result.status}`}) ${result.stderr.trim()}`);
+      continue;
+    }
+    for (const line of result.stdout.trim().split("\n")) if (!line.startsWith("(checksum")) clientOutput.push(`- ${line}`);
+  }
+}
+out.push(...clientOutput);
 const elapsed = (Date.now() - startedAt) / 1000;
 out.push(`total time: ${elapsed.toFixed(0)} s`);
 console.log(out.join("\n"));
