@@ -5,11 +5,11 @@
  * of a frame, one reset) and resumes exactly once and in order.
  */
 
-import { existsSync, readFileSync, readlinkSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FaultProxy } from "./client-scenarios-proxy.js";
-import { type AdapterName, BUN, ROOT, type Running, runProcess, skipReason } from "./helpers/runtimes.js";
+import { type AdapterName, BUN, engineOf, ROOT, type Running, runProcess, skipReason } from "./helpers/runtimes.js";
 
 type Adapter = AdapterName | "deno";
 const ALL: readonly Adapter[] = ["bun", "node", "uws", "deno"];
@@ -23,15 +23,6 @@ function skipFor(adapter: Adapter): string | undefined {
   if (noBrowser !== undefined) return noBrowser;
   if (adapter === "deno") return existsSync(DENO) || inCI ? undefined : "node_modules/deno/deno is missing (npm ci)";
   return skipReason(adapter);
-}
-
-/** The engine the kernel sees: the executable, and whether uWebSockets.js's native module is mapped. */
-function engineOf(pid: number): string {
-  const exe = readlinkSync(`/proc/${pid}/exe`);
-  const uws = /uws_linux_\w+\.node/.test(readFileSync(`/proc/${pid}/maps`, "utf8"));
-  if (/\/bun(\.exe)?$/.test(exe)) return uws ? "bun+uws" : "bun";
-  if (/\/deno$/.test(exe)) return uws ? "deno+uws" : "deno";
-  return uws ? "uws" : "node";
 }
 
 interface Seen {

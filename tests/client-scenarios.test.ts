@@ -7,7 +7,7 @@
  * requests always settle. The server is tests/fixtures/client-scenario-server.mjs, driven over HTTP.
  */
 
-import { existsSync, readFileSync, readlinkSync } from "node:fs";
+import { existsSync } from "node:fs";
 import {
   AbortError,
   type ClientOptions,
@@ -22,7 +22,7 @@ import {
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { FAULTS, FaultProxy } from "./client-scenarios-proxy.js";
-import { type AdapterName, BUN, ROOT, type Running, runProcess, skipReason } from "./helpers/runtimes.js";
+import { type AdapterName, BUN, engineOf, ROOT, type Running, runProcess, skipReason } from "./helpers/runtimes.js";
 
 type Adapter = AdapterName | "deno";
 const ALL: readonly Adapter[] = ["bun", "node", "uws", "deno"];
@@ -69,18 +69,6 @@ interface Fixture {
   running: Running;
   port: number;
   control<T = unknown>(path: string): Promise<T>;
-}
-
-/**
- * Which engine a process really runs, from the kernel's view of it: the executable, and whether
- * uWebSockets.js's native module is mapped.
- */
-function engineOf(pid: number): string {
-  const exe = readlinkSync(`/proc/${pid}/exe`);
-  const uws = /uws_linux_\w+\.node/.test(readFileSync(`/proc/${pid}/maps`, "utf8"));
-  if (/\/bun(\.exe)?$/.test(exe)) return uws ? "bun+uws" : "bun";
-  if (/\/deno$/.test(exe)) return uws ? "deno+uws" : "deno";
-  return uws ? "uws" : "node";
 }
 
 async function startFixture(adapter: Adapter): Promise<Fixture> {

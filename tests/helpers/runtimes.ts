@@ -10,7 +10,7 @@
  */
 
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 
@@ -102,13 +102,23 @@ export function freePort(): Promise<number> {
  * Which engine a process really loaded, for programs that do not print it (the spec's examples):
  * a Node process with uWebSockets.js has its native module mapped; Bun is its own executable.
  */
+/**
+ * Which engine a process runs, from the kernel's view of it: its executable, and whether
+ * uWebSockets.js's native module is mapped ("bun", "deno", "uws" or "node"; "<runtime>+uws" when a
+ * Bun or Deno process loaded uWS).
+ */
+export function engineOf(pid: number): string {
+  const exe = readlinkSync(`/proc/${pid}/exe`);
+  const uws = /uws_linux_\w+\.node/.test(readFileSync(`/proc/${pid}/maps`, "utf8"));
+  if (/\/bun(\.exe)?$/.test(exe)) return uws ? "bun+uws" : "bun";
+  if (/\/deno$/.test(exe)) return uws ? "deno+uws" : "deno";
+  return uws ? "uws" : "node";
+}
+
 async function loadedEngine(child: ChildProcess, expected: string): Promise<string | undefined> {
   const read = (): string | undefined => {
     try {
-      const maps = readFileSync(`/proc/${child.pid}/maps`, "utf8");
-      if (/uws_linux_[\w]+\.node/.test(maps)) return "uws";
-      if (/\/bun$/.test(readFileSync(`/proc/${child.pid}/cmdline`, "utf8").split("\0")[0] ?? "")) return "bun";
-      return "node";
+      return engineOf(child.pid as number);
     } catch {
       return undefined;
     }

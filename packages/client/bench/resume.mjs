@@ -78,9 +78,9 @@ client.on("message", () => {
   received++;
   if (waiter !== undefined && received >= waiter.target) waiter.resolve();
 });
-client.on("discontinuity", (gap) => {
-  throw new Error(`unexpected discontinuity ${JSON.stringify(gap)}`);
-});
+// A discontinuity would mean the replay did not hold what was missed: the measurement is void.
+const gaps = [];
+client.on("discontinuity", (gap) => gaps.push(gap));
 const until = (target) =>
   within(
     new Promise((resolve) => {
@@ -115,6 +115,7 @@ for (let round = 0; round < rounds; round++) {
   held = [];
   await until(target);
   times.push(performance.now() - started);
+  if (gaps.length > 0) throw new Error(`the resume reported a discontinuity: ${JSON.stringify(gaps)}`);
 }
 await client.close();
 control.close();
