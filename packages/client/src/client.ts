@@ -140,6 +140,8 @@ class Client<D extends MessageDefinitions> implements VerbClient<D> {
   #socket: WebSocketLike | undefined;
   /** The current socket got its welcome: sends go straight out. */
   #welcomed = false;
+  /** The topics the last hello carried: a subscription made before its welcome was in neither. */
+  #helloTopics: ReadonlySet<string> = new Set();
   /** Bumped by every attempt and by close(): a stale attempt sees it and stops. */
   #generation = 0;
   /** Backoff attempts (reset once a connection stayed up for a while). */
@@ -425,6 +427,7 @@ class Client<D extends MessageDefinitions> implements VerbClient<D> {
       cursors: this.#resume ? this.#streams.cursors() : {},
       topics: [...this.#topics.keys()],
     };
+    this.#helloTopics = new Set(hello.topics);
     socket.send(JSON.stringify(hello));
   }
 
@@ -446,6 +449,9 @@ class Client<D extends MessageDefinitions> implements VerbClient<D> {
     this.#outbox.acknowledge(received);
     this.#strike();
     this.#welcomed = true;
+    // (Un)subscriptions made after the hello went out and before this welcome reached neither.
+    for (const topic of this.#topics.keys()) if (!this.#helloTopics.has(topic)) this.#control({ type: "verb:sub", topic });
+    for (const topic of this.#helloTopics) if (!this.#topics.has(topic)) this.#control({ type: "verb:unsub", topic });
     this.#authRetried = false;
     this.#failures = 0;
     const now = Date.now();

@@ -1,8 +1,9 @@
 /** Connection life over real sockets: subscriptions, the close-code policy, tokens, the shutdown spread, liveness, close(). */
 
-import { type ClientState, type DropInfo, type StateInfo, SubscriptionError, TimeoutError } from "@verb/client";
+import { type ClientState, type DropInfo, type StateInfo, SubscriptionError, TimeoutError, type VerbClient } from "@verb/client";
 import type { AuthOptions, ServerOptions } from "@verb/core";
 import { afterEach, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { adapter, closeAll, connect, opened, Site, sleep, startServer, TcpProxy, type TestServer, until } from "./helpers.js";
 
 let servers: TestServer[] = [];
@@ -50,6 +51,30 @@ describe("subscriptions", () => {
     client.unsubscribe("news");
     await until(() => server.sockets[0]?.isSubscribed("news") === false, "the unsubscription");
     expect(client.topics).toEqual([]);
+  });
+
+  it("made after the hello went out and before the welcome came back, still reach the server (and unsubscriptions too)", async () => {
+    const server = await serve({ websocket: { authorizeSubscribe: () => true } });
+    let client: VerbClient | undefined;
+    let hellos = 0;
+    // A WebSocket that, on the second connection, subscribes and unsubscribes the moment its hello
+    // is written: the welcome is a round trip away, so both fall between the two.
+    class AfterHello extends WebSocket {
+      override send(data: Parameters<WebSocket["send"]>[0]): void {
+        super.send(data);
+        if (String(data).startsWith('{"type":"verb:hello"') && ++hellos === 2) {
+          void client?.subscribe("late", { timeout: 3000 });
+          client?.unsubscribe("early");
+        }
+      }
+    }
+    client = connect(server.url, { WebSocket: AfterHello as unknown as typeof WebSocket });
+    await client.subscribe("early");
+    server.sockets[0]?.terminate();
+    await until(() => server.sockets.length === 1 && server.sockets[0]?.isSubscribed("late") === true, "the late subscription");
+    await until(() => server.sockets[0]?.isSubscribed("early") === false, "the late unsubscription");
+    await expect(client.subscribe("late")).resolves.toBeUndefined();
+    expect(client.topics).toEqual(["late"]);
   });
 
   it("are refused by a server without authorizeSubscribe, and time out against one that never answers", async () => {
