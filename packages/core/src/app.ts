@@ -38,7 +38,7 @@ import { assertAdapterChoice, resolveAdapter } from "./select-adapter.js";
 import { sequencedTopic } from "./session.js";
 import type { SendData, SendOptions } from "./socket.js";
 import { assertTopic } from "./topics.js";
-import { UpgradeGate } from "./upgrade-gate.js";
+import { strayUpgradeRefusal, UpgradeGate } from "./upgrade-gate.js";
 import { UserDirectory } from "./users.js";
 
 /** What the server speaks. `WEBSOCKET` answers plain HTTP requests with 426 unless a route matches. */
@@ -383,7 +383,10 @@ export class VerbApp<Data = DefaultSocketData> {
       port: boundPort,
       hostname: boundHost,
       limits: this.#limits,
-      fetch: (request, remoteAddress) => this.fetch(request, remoteAddress),
+      fetch: (request, remoteAddress) => {
+        const refused = strayUpgradeRefusal(request.headers.get("upgrade"));
+        return refused === undefined ? this.fetch(request, remoteAddress) : Promise.resolve(refused);
+      },
       upgrade: (request) => this.#upgrades.decide(request),
       reportError: (error) => this.#logError(`engine error (${adapter.name})`, error),
     };

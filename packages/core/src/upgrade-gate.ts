@@ -107,6 +107,24 @@ function accepted(
   return { accept: true, socket, protocol, headers, extensions };
 }
 
+/** Whether a Connection header value lists the token `upgrade` (RFC 6455 4.2.1: case-insensitive, in a list). */
+export function listsUpgrade(connection: string): boolean {
+  for (const token of connection.split(",")) if (sameName(token.trim(), "upgrade")) return true;
+  return false;
+}
+
+const CONNECTION_REFUSAL = "Invalid upgrade: the Connection header must include Upgrade";
+
+/**
+ * The answer to a request that asks for a WebSocket without `Connection: Upgrade`, where the engine
+ * saw it as plain HTTP (Node does; Bun, Deno and uWS hand it to the upgrade gate, which answers the
+ * same): 400, as the RFC says, on every engine. Undefined for any other request.
+ */
+export function strayUpgradeRefusal(upgrade: string | null): Response | undefined {
+  if (upgrade === null || !sameName(upgrade, "websocket")) return undefined;
+  return textResponse(400, CONNECTION_REFUSAL, { connection: "close" });
+}
+
 /**
  * A refusal as every engine sends it: with a content type, and with `connection: close` (a
  * refused upgrade ends the connection; the client must not reuse it).
@@ -239,6 +257,11 @@ export class UpgradeGate {
   #screen(request: UpgradeRequest): UpgradeDecision | undefined {
     if (!sameName(request.header("upgrade") ?? "", "websocket")) {
       return { accept: false, response: textResponse(400, "Unsupported upgrade: only websocket is served") };
+    }
+    // Without the token, Node reads the request as plain HTTP, and uWS closes the socket it
+    // upgrades as if it answered an HTTP request: the gate refuses it before any engine acts on it.
+    if (!listsUpgrade(request.header("connection") ?? "")) {
+      return { accept: false, response: textResponse(400, CONNECTION_REFUSAL) };
     }
     if (request.header("sec-websocket-version") !== "13") {
       return {

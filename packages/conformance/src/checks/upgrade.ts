@@ -242,6 +242,29 @@ export const upgradeChecks: Check[] = [
     },
   },
   {
+    id: "upgrade.connection-token",
+    title:
+      "an upgrade without Upgrade in Connection gets 400 (sync and async routes alike); Upgrade anywhere in the list is accepted",
+    category,
+    async run(ctx) {
+      const refusal = "Invalid upgrade: the Connection header must include Upgrade";
+      const plain = await connect(ctx, "/ws/only", { Connection: "close" });
+      assert.equal(plain.response.status, 400, "Connection: close");
+      assert.equal(plain.response.body, refusal);
+      // An async auth decision must not get to act on it either (uWS would upgrade a socket it has closed).
+      const async = await RawClient.connect(ctx.port("realtime"), {
+        path: "/auth/reject?token=slow-tok-alice",
+        headers: { Connection: "keep-alive" },
+      });
+      ctx.defer(() => async.destroy());
+      assert.equal(async.response.status, 400, "Connection: keep-alive on an async route");
+      assert.equal(async.response.body, refusal);
+      const listed = await connect(ctx, "/ws/only", { Connection: "keep-alive, UPGRADE" });
+      assert.equal(listed.response.status, 101, "Connection: keep-alive, UPGRADE");
+      assert.equal(await firstText(listed), "ws-only");
+    },
+  },
+  {
     id: "upgrade.header-injection",
     title: "101 headers from an upgrade hook cannot smuggle CR/LF: such a value answers 500",
     category,
