@@ -46,6 +46,14 @@ const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 let sending = false;
 
 /**
+ * The WebSocket that opened last and is still open, in any server of this process (uWS has one
+ * loop per thread): its cork carries the upgrades decided asynchronously (see `upgradeLater`).
+ */
+let corkHolder: UwsSocket | undefined;
+/** The socket being upgraded without a cork holder, to recognise uWS closing it (see `upgradeLater`). */
+let upgradingAlone: AnySocket | undefined;
+
+/**
  * Server-wide publishes wait until the current uWS callback has returned. Inside a callback uWS
  * writes a publish to each subscriber at once (a system call per subscriber per message); from
  * outside it batches them, one write per subscriber for many messages (measured: ~20× the fan-out).
@@ -416,7 +424,34 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
       sendRejection(res, decision.response, state);
       return;
     }
-    res.cork(() => upgradeNow(res, decision, key, context));
+    upgradeLater(res, decision, key, context);
+  };
+
+  /**
+   * An upgrade decided after uWS's handler returned. uWebSockets.js 20.57 closes such a socket at
+   * random right after it opens when `res.cork()` wraps the upgrade (uNetworking/uWebSockets#1928,
+   * fixed in uWebSockets v20.79, which uWebSockets.js 20.57 predates): the WebSocket keeps the
+   * HTTP socket's address, and cork() then reads leftover bytes as the HTTP response's state and may
+   * find "connection: close" there. Measured: about one async upgrade in a few thousand, seen as
+   * `realtime.auth-carriers` failing on 1006 right after the open.
+   *
+   * While another socket holds the loop's cork, `res.cork()` only runs the upgrade (it cannot cork),
+   * so that bug's code never runs, and uWS.js still counts the upgrade as corked (no warning). Any
+   * open WebSocket of this process can hold it. Without one, the upgrade goes through `res.cork()`,
+   * and a socket uWS closes at once is logged as an error, never silently lost.
+   */
+  const upgradeLater = (res: uWS.HttpResponse, accept: AcceptUpgrade, key: string, context: uWS.us_socket_context_t) => {
+    const holder = corkHolder;
+    if (holder !== undefined) {
+      holder.cork(() => res.cork(() => upgradeNow(res, accept, key, context)));
+      return;
+    }
+    upgradingAlone = accept.socket;
+    try {
+      res.cork(() => upgradeNow(res, accept, key, context));
+    } finally {
+      upgradingAlone = undefined;
+    }
   };
 
   const sendRejection = (res: uWS.HttpResponse, response: Response, state: Aborted): void => {
@@ -469,6 +504,7 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
       }
     },
     open(ws) {
+      corkHolder = ws;
       socketOf(ws).engineOpen(ws, driver as SocketDriver<unknown>);
     },
     message(ws, message, isBinary) {
@@ -488,8 +524,17 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
       if (!sending) socketOf(ws).engineDropped();
     },
     close(ws, code, message) {
+      if (corkHolder === ws) corkHolder = undefined;
       const [contractCode, contractReason] = contractClose(code, message);
-      socketOf(ws).engineClose(contractCode, contractReason);
+      const socket = socketOf(ws);
+      if (socket === upgradingAlone && socket.readyState === 1) {
+        host.reportError(
+          new Error(
+            "uWebSockets.js closed a WebSocket right after its asynchronous upgrade (uNetworking/uWebSockets#1928, fixed in uWebSockets v20.79): the client sees 1006. Upgrading uWebSockets.js fixes it.",
+          ),
+        );
+      }
+      socket.engineClose(contractCode, contractReason);
     },
   });
 

@@ -140,17 +140,29 @@ export function realtimeRoutes(app: VerbApp<RealtimeData>, record: Recorder): vo
   const verifyToken = tokenVerifier(record);
   const open = (ws: Ws) => register(app, ws);
   const error = (ws: Ws, failure: Error) => record(`rt:${clientIdOf(ws)}`, { type: "error", message: failure.message });
+  // A check's `trace` query parameter: how the server saw the connection close, for its failure report.
+  const close = (ws: Ws, code: number, reason: string) => {
+    const trace = ws.request.query.trace;
+    if (trace !== undefined) record(`trace:${trace}`, { type: "close", code, reason, bufferedAmount: ws.bufferedAmount });
+  };
   app.withOptions({
     websocket: {
       auth: { verifyToken, optional: true },
       open,
+      close,
       error,
       message: buildRouter(app, false).handle,
     },
   });
-  app.ws("/auth/reject", { auth: { verifyToken }, open, error, message: buildRouter(app, false).handle });
-  app.ws("/auth/close", { auth: { verifyToken, onFailure: "close" }, open, error, message: buildRouter(app, false).handle });
-  app.ws("/auth/required", { auth: { verifyToken, optional: true }, open, error, message: buildRouter(app, true).handle });
+  app.ws("/auth/reject", { auth: { verifyToken }, open, close, error, message: buildRouter(app, false).handle });
+  app.ws("/auth/close", {
+    auth: { verifyToken, onFailure: "close" },
+    open,
+    close,
+    error,
+    message: buildRouter(app, false).handle,
+  });
+  app.ws("/auth/required", { auth: { verifyToken, optional: true }, open, close, error, message: buildRouter(app, true).handle });
 
   app.get("/registry", (_req, res) => {
     const rooms: Record<string, string[]> = {};

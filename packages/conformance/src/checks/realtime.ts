@@ -10,10 +10,24 @@ import { metricsOf, waitFor } from "./helpers.js";
 
 const category = "realtime";
 
+/** Each connection's trace id: the fixture records its server-side close under `trace:<id>`. */
+const traces = new WeakMap<TestClient, { ctx: CheckContext; trace: string }>();
+
 async function connect(ctx: CheckContext, path: string, options: TestClientOptions = {}): Promise<TestClient> {
-  const client = await TestClient.open(`ws://127.0.0.1:${ctx.port("realtime")}${path}`, options);
+  const trace = ctx.id();
+  const traced = `${path}${path.includes("?") ? "&" : "?"}trace=${trace}`;
+  const client = await TestClient.open(`ws://127.0.0.1:${ctx.port("realtime")}${traced}`, options);
+  traces.set(client, { ctx, trace });
   ctx.defer(() => client.terminate());
   return client;
+}
+
+/** What the server saw of a connection that closed unexpectedly, to put beside the client's view. */
+async function serverView(client: TestClient): Promise<string> {
+  const traced = traces.get(client);
+  if (traced === undefined) return "";
+  const events = await traced.ctx.events(`trace:${traced.trace}`).catch(() => []);
+  return `; server saw: ${events.length === 0 ? "no close yet" : events.map((e) => JSON.stringify(e)).join(", ")}`;
 }
 
 /**
@@ -25,7 +39,14 @@ async function json(
   accept = (m: Record<string, unknown>) => m.type !== "broadcast",
 ): Promise<Record<string, unknown>> {
   for (;;) {
-    const message = JSON.parse((await client.message()).text) as Record<string, unknown>;
+    let received: Awaited<ReturnType<TestClient["message"]>>;
+    try {
+      received = await client.message();
+    } catch (error) {
+      if (client.closeInfo === undefined) throw error;
+      throw new Error(`${(error as Error).message}${await serverView(client)}`);
+    }
+    const message = JSON.parse(received.text) as Record<string, unknown>;
     if (accept(message)) return message;
   }
 }
@@ -241,6 +262,26 @@ export const realtimeChecks: Check[] = [
         (await json(slow, isWhoami)).user,
         { id: "alice", name: "Alice" },
         "an async verifyToken with a real timer works",
+      );
+    },
+  },
+  {
+    id: "realtime.auth-async-many",
+    title: "200 upgrades at once, each decided after a real timer: every socket opens, stays open and is served",
+    category,
+    async run(ctx) {
+      const clients = await Promise.all(
+        Array.from({ length: 200 }, (_, i) => connect(ctx, `/auth/reject?token=slow-tok-${["alice", "bob", "carol"][i % 3]}`)),
+      );
+      for (const client of clients) send(client, { type: "whoami" });
+      for (const [i, client] of clients.entries()) {
+        const who = await json(client, isWhoami);
+        assert.equal((who.user as { id: string }).id, ["alice", "bob", "carol"][i % 3], `connection #${i}`);
+      }
+      assert.deepEqual(
+        clients.filter((client) => client.closeInfo !== undefined).map((client) => client.closeInfo),
+        [],
+        "no socket closed",
       );
     },
   },

@@ -16,6 +16,8 @@ export interface Received {
 export interface ClientClose {
   code: number;
   reason: string;
+  /** The client library's error before the close (an invalid frame from the server, a reset), if any. */
+  error?: string;
 }
 
 /** Options of {@link TestClient.open}. */
@@ -33,6 +35,7 @@ export class TestClient {
   readonly closed: Promise<ClientClose>;
   #waiters: (() => void)[] = [];
   #closeInfo: ClientClose | undefined;
+  #error: string | undefined;
 
   private constructor(ws: WebSocket) {
     this.ws = ws;
@@ -51,11 +54,14 @@ export class TestClient {
     this.closed = new Promise<ClientClose>((resolve) => {
       ws.once("close", (code: number, reason: Buffer) => {
         this.#closeInfo = { code, reason: reason.toString("utf8") };
+        if (this.#error !== undefined) this.#closeInfo.error = this.#error;
         this.#wake();
         resolve(this.#closeInfo);
       });
     });
-    ws.on("error", () => {});
+    ws.on("error", (error: Error & { code?: string }) => {
+      this.#error ??= error.code === undefined ? error.message : `${error.code}: ${error.message}`;
+    });
   }
 
   /** Opens a connection; rejects with the HTTP status when the server refuses the upgrade. */
@@ -95,7 +101,9 @@ export class TestClient {
     const deadline = Date.now() + timeoutMs;
     while (this.received.length <= index) {
       if (this.#closeInfo !== undefined) {
-        throw new Error(`connection closed (${this.#closeInfo.code} ${this.#closeInfo.reason}) before message #${index}`);
+        const { code, reason, error } = this.#closeInfo;
+        const cause = error === undefined ? "" : `; client error: ${error}`;
+        throw new Error(`connection to ${this.ws.url} closed (${code} ${reason}${cause}) before message #${index}`);
       }
       const remaining = deadline - Date.now();
       if (remaining <= 0) throw new Error(`message #${index} did not arrive within ${timeoutMs} ms`);
