@@ -28,6 +28,13 @@ export interface EngineDeviation {
 export const ENGINE_DEVIATIONS: readonly EngineDeviation[] = [
   {
     adapter: "uws",
+    check: "upgrade.http-1.0",
+    observed: "plain GET 505 HTTP Version Not Supported; upgrade 505",
+    why: 'uWS parses only "HTTP/1.1" request lines (uNetworking/uWebSockets src/HttpParser.h:327) and answers anything else with its own 505 before any adapter sees the request: HTTP/1.0 clients (old proxies, `curl -0`, ab) get no page and no WebSocket. Node, Bun and Deno serve both.',
+    app: "HTTP/1.0 requests and upgrades never reach the application (505)",
+  },
+  {
+    adapter: "uws",
     check: "limits.over-limit-wire",
     observed: "no close frame; TCP closed",
     why: "uWS closes the TCP connection without a 1009 close frame on an oversized message (deliberate: library-originated closes are 1006, uNetworking/uWebSockets#1321). The close hook still gets 1009.",

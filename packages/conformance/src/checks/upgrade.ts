@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { Opcode, RawClient } from "../clients/raw.js";
 import { TestClient } from "../clients/ws-client.js";
+import { deviationOrFail } from "../deviations.js";
 import type { Check, CheckContext } from "../types.js";
 
 const category = "upgrade";
@@ -262,6 +263,37 @@ export const upgradeChecks: Check[] = [
       const listed = await connect(ctx, "/ws/only", { Connection: "keep-alive, UPGRADE" });
       assert.equal(listed.response.status, 101, "Connection: keep-alive, UPGRADE");
       assert.equal(await firstText(listed), "ws-only");
+    },
+  },
+  {
+    id: "upgrade.http-1.0",
+    title: "HTTP/1.0 requests are served: a plain GET gets its page, an upgrade its 101 (as Node, Bun and Deno do)",
+    category,
+    async run(ctx) {
+      const { connect: tcp } = await import("node:net");
+      const plain = await new Promise<string>((resolve, reject) => {
+        const socket = tcp(ctx.port("http"), "127.0.0.1");
+        let answer = "";
+        socket.on("data", (chunk: Buffer) => {
+          answer += chunk.toString("latin1");
+        });
+        socket.on("error", reject);
+        socket.on("close", () => resolve(answer.split("\r\n")[0] ?? ""));
+        socket.write("GET /hello HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+        setTimeout(() => socket.destroy(), 3000).unref();
+      });
+      const upgraded = await RawClient.connect(ctx.port("http"), { path: "/ws/only", httpVersion: "1.0" });
+      ctx.defer(() => upgraded.destroy());
+      const status = (line: string) => line.split(" ").slice(1).join(" ");
+      if (!plain.includes(" 200 ") || upgraded.response.status !== 101) {
+        return deviationOrFail(
+          ctx.adapter,
+          "upgrade.http-1.0",
+          `plain GET ${status(plain)}; upgrade ${upgraded.response.status}`,
+          "HTTP/1.0 was not served",
+        );
+      }
+      assert.equal(await firstText(upgraded), "ws-only");
     },
   },
   {

@@ -78,6 +78,8 @@ export interface RawConnectOptions {
   path?: string;
   headers?: Record<string, string>;
   timeoutMs?: number;
+  /** The request line's HTTP version (default `1.1`). */
+  httpVersion?: string;
 }
 
 /** How {@link buildFrame} shapes a frame: anything a conforming client would never send included. */
@@ -258,7 +260,7 @@ export class RawClient {
       "Sec-WebSocket-Version": "13",
       ...options.headers,
     };
-    let request = `GET ${path} HTTP/1.1\r\n`;
+    let request = `GET ${path} HTTP/${options.httpVersion ?? "1.1"}\r\n`;
     for (const [name, value] of Object.entries(headers)) request += `${name}: ${value}\r\n`;
     request += "\r\n";
     return new Promise<RawClient>((resolve, reject) => {
