@@ -50,6 +50,8 @@ let sending = false;
  * loop per thread): its cork carries the upgrades decided asynchronously (see `upgradeLater`).
  */
 let corkHolder: UwsSocket | undefined;
+/** Upgrades waiting for their async decision, in any server of this process: one can hold the cork for another. */
+const awaitingDecision = new Set<uWS.HttpResponse>();
 /** The socket being upgraded without a cork holder, to recognise uWS closing it (see `upgradeLater`). */
 let upgradingAlone: AnySocket | undefined;
 
@@ -416,6 +418,7 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
     context: uWS.us_socket_context_t,
     state: Aborted,
   ): void => {
+    awaitingDecision.delete(res);
     if (state.aborted) {
       if (decision.accept) decision.socket.abandon();
       return;
@@ -437,18 +440,25 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
    *
    * While another socket holds the loop's cork, `res.cork()` only runs the upgrade (it cannot cork),
    * so that bug's code never runs, and uWS.js still counts the upgrade as corked (no warning). Any
-   * open WebSocket of this process can hold it. Without one, the upgrade goes through `res.cork()`,
-   * and a socket uWS closes at once is logged as an error, never silently lost.
+   * open WebSocket of this process can hold it, or another upgrade still waiting for its decision
+   * (an HTTP response still pending, which that code leaves alone). Without either, the upgrade
+   * goes through `res.cork()`, and a socket uWS closes at once is logged as an error, never lost silently.
    */
   const upgradeLater = (res: uWS.HttpResponse, accept: AcceptUpgrade, key: string, context: uWS.us_socket_context_t) => {
+    const upgrade = () => res.cork(() => upgradeNow(res, accept, key, context));
     const holder = corkHolder;
     if (holder !== undefined) {
-      holder.cork(() => res.cork(() => upgradeNow(res, accept, key, context)));
+      holder.cork(upgrade);
+      return;
+    }
+    const waiting = awaitingDecision.values().next().value;
+    if (waiting !== undefined) {
+      waiting.cork(upgrade);
       return;
     }
     upgradingAlone = accept.socket;
     try {
-      res.cork(() => upgradeNow(res, accept, key, context));
+      upgrade();
     } finally {
       upgradingAlone = undefined;
     }
@@ -496,8 +506,10 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
       const state: Aborted = { aborted: false };
       res.onAborted(() => {
         state.aborted = true;
+        awaitingDecision.delete(res);
       });
       if (decision instanceof Promise) {
+        awaitingDecision.add(res);
         decision.then((settled) => finishUpgrade(res, settled, key, context, state));
       } else {
         finishUpgrade(res, decision, key, context, state);
