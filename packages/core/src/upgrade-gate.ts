@@ -109,6 +109,9 @@ function accepted(
 
 /** Whether a Connection header value lists the token `upgrade` (RFC 6455 4.2.1: case-insensitive, in a list). */
 export function listsUpgrade(connection: string): boolean {
+  // Browsers send "Upgrade" alone (Chrome) or last in a list (Firefox): only a list is split.
+  if (sameName(connection, "upgrade")) return true;
+  if (!connection.includes(",")) return false;
   for (const token of connection.split(",")) if (sameName(token.trim(), "upgrade")) return true;
   return false;
 }
