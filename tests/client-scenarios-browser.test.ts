@@ -9,11 +9,19 @@ import { existsSync } from "node:fs";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FaultProxy } from "./client-scenarios-proxy.js";
-import { type AdapterName, BUN, engineOf, ROOT, type Running, runProcess, skipReason } from "./helpers/runtimes.js";
+import {
+  type AdapterName,
+  DENO,
+  engineOf,
+  ROOT,
+  type Running,
+  runProcess,
+  scriptCommand,
+  skipReason,
+} from "./helpers/runtimes.js";
 
 type Adapter = AdapterName | "deno";
 const ALL: readonly Adapter[] = ["bun", "node", "uws", "deno"];
-const DENO = `${ROOT}node_modules/deno/deno`;
 const FIXTURE = `${ROOT}tests/fixtures/client-scenario-server.mjs`;
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const inCI = process.env.CI === "true" || process.env.CI === "1";
@@ -66,12 +74,7 @@ for (const adapter of ALL) {
     });
 
     it("loads the bundle from the server, receives sequenced messages and resumes exactly once after cuts", async () => {
-      const [command, args] =
-        adapter === "bun"
-          ? [BUN, [FIXTURE]]
-          : adapter === "deno"
-            ? [DENO, ["run", "--allow-all", FIXTURE]]
-            : [process.execPath, [FIXTURE]];
+      const [command, args] = scriptCommand(adapter, FIXTURE);
       server = await runProcess(command, args, { VERB_ADAPTER: adapter, PORT: "0" }, /ready on \d+ \(adapter: [\w-]+\)/, {
         adapter,
         timeoutMs: 30_000,

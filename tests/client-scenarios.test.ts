@@ -22,11 +22,19 @@ import {
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { FAULTS, FaultProxy } from "./client-scenarios-proxy.js";
-import { type AdapterName, BUN, engineOf, ROOT, type Running, runProcess, skipReason } from "./helpers/runtimes.js";
+import {
+  type AdapterName,
+  DENO,
+  engineOf,
+  ROOT,
+  type Running,
+  runProcess,
+  scriptCommand,
+  skipReason,
+} from "./helpers/runtimes.js";
 
 type Adapter = AdapterName | "deno";
 const ALL: readonly Adapter[] = ["bun", "node", "uws", "deno"];
-const DENO = `${ROOT}node_modules/deno/deno`;
 const FIXTURE = `${ROOT}tests/fixtures/client-scenario-server.mjs`;
 const inCI = process.env.CI === "true" || process.env.CI === "1";
 
@@ -72,12 +80,7 @@ interface Fixture {
 }
 
 async function startFixture(adapter: Adapter): Promise<Fixture> {
-  const [command, args] =
-    adapter === "bun"
-      ? [BUN, [FIXTURE]]
-      : adapter === "deno"
-        ? [DENO, ["run", "--allow-all", FIXTURE]]
-        : [process.execPath, [FIXTURE]];
+  const [command, args] = scriptCommand(adapter, FIXTURE);
   const running = await runProcess(
     command,
     args,

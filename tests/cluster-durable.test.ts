@@ -17,9 +17,8 @@ import { createClient, type Discontinuity, type VerbClient } from "@verb/client"
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { type RedisServer, redisUnavailable, restartRedis, startRedis } from "./helpers/redis.js";
-import { BUN, freePort, ROOT, type Running, runProcess, skipReason } from "./helpers/runtimes.js";
+import { DENO, freePort, ROOT, type Running, runProcess, scriptCommand, skipReason } from "./helpers/runtimes.js";
 
-const DENO = `${ROOT}node_modules/deno/deno`;
 const NAMES = ["bun", "node", "uws", "deno"] as const;
 type Name = (typeof NAMES)[number];
 const skip =
@@ -123,12 +122,7 @@ describe.skipIf(skip !== undefined)(
       const port = await freePort();
       const script = `${ROOT}tests/fixtures/cluster-durable-instance.mjs`;
       const env = { NAME: name, PORT: String(port), REDIS_URL: redis.url, VERB_ADAPTER: name, APPEND_TIMEOUT: "8000", ...extra };
-      const [command, args] =
-        name === "bun"
-          ? [BUN, [script]]
-          : name === "deno"
-            ? [DENO, ["run", "--allow-all", script]]
-            : [process.execPath, [script]];
+      const [command, args] = scriptCommand(name, script);
       const instance = await runProcess(command, args, env, /ready on/, { adapter: name, timeoutMs: 30_000 });
       // The ready line names the adapter the process really serves with: it must be the one asked for.
       expect(instance.output()).toContain(`(adapter: ${name}) delivery: durable`);

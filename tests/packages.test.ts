@@ -12,11 +12,10 @@ import ts from "typescript";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { TestClient } from "../packages/conformance/src/clients/ws-client.js";
 import { redisUnavailable, startRedis } from "./helpers/redis.js";
-import { BUN, eventually, freePort, ROOT, type Running, runProcess, skipReason } from "./helpers/runtimes.js";
+import { BUN, DENO, eventually, freePort, ROOT, type Running, runProcess, skipReason } from "./helpers/runtimes.js";
 
 const run = promisify(execFile);
 /** Deno from the npm package `deno` (its install script links the binary there). */
-const DENO = join(ROOT, "node_modules/deno/deno");
 
 interface Manifest {
   name: string;

@@ -19,6 +19,18 @@ export const ADAPTERS = ["bun", "node", "uws"] as const;
 export type AdapterName = (typeof ADAPTERS)[number];
 
 export const BUN = `${ROOT}node_modules/.bin/bun`;
+export const DENO = `${ROOT}node_modules/deno/deno`;
+
+/**
+ * The command that runs `script` on an engine's runtime: Bun and Deno run it themselves (Deno with
+ * every permission); node and uws run on this process's Node, which {@link runProcess} swaps for the
+ * one chosen for that adapter.
+ */
+export function scriptCommand(engine: string, script: string): [string, string[]] {
+  if (engine === "bun") return [BUN, [script]];
+  if (engine === "deno") return [DENO, ["run", "--allow-all", script]];
+  return [process.execPath, [script]];
+}
 const inCI = process.env.CI === "true" || process.env.CI === "1";
 
 /** The Node.js binary that runs processes of a Node adapter (see the environment variables above). */

@@ -435,7 +435,7 @@ async function listen(host: AdapterHost): Promise<AdapterServer> {
    * random right after it opens when `res.cork()` wraps the upgrade (uNetworking/uWebSockets#1928,
    * fixed in uWebSockets v20.79, which uWebSockets.js 20.57 predates): the WebSocket keeps the
    * HTTP socket's address, and cork() then reads leftover bytes as the HTTP response's state and may
-   * find "connection: close" there. Measured: about one async upgrade in a few thousand, seen as
+   * find "connection: close" there. Measured: about one async upgrade in two thousand, seen as
    * `realtime.auth-carriers` failing on 1006 right after the open.
    *
    * While another socket holds the loop's cork, `res.cork()` only runs the upgrade (it cannot cork),
