@@ -709,7 +709,8 @@ export class ServerRuntime {
       this.#healthChecked = true;
       const pinged = toStamp(this.#lastHealthPing);
       for (const socket of this.sockets) {
-        if (socket.readyState !== 1 || since(socket.openedAt, pinged) > 0 || since(socket.pongedAt, pinged) >= 0) continue;
+        // Opened in the ping's millisecond: perhaps after the ping went out, so not pinged; the next round checks it.
+        if (socket.readyState !== 1 || since(socket.openedAt, pinged) >= 0 || since(socket.pongedAt, pinged) >= 0) continue;
         this.counters.heartbeatTimeouts++;
         log(this.logger, "info", { ip: socket.remoteAddress }, "closing a client that did not answer the health-check ping");
         socket.close(health.code, health.reason);
